@@ -1,0 +1,259 @@
+"""The catalogue of causes: stable codes and names, why each leads to ExpiredToken, and the fix.
+
+Codes and names are a public contract (JSON output, ``--fail-on``, users' CI
+scripts).  Never renumber, rename or reuse a retired code; add new ones in the
+block of their family, leaving gaps:
+
+* TD1xx  environment variables that shadow or break the credential chain
+* TD2xx  the resolved credentials and the shared config/credentials files
+* TD3xx  instance metadata, containers and web identity (issue 3)
+* TD4xx  the clock (issue 4)
+* TD5xx  the failing process and live verification (issue 5)
+* TD9xx  tokendoctor itself
+
+``priority`` orders causes of equal severity in the report: lower is closer to
+the root of the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokendoctor.models import Severity
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cause:
+    code: str
+    name: str
+    severity: Severity
+    title: str
+    why: str
+    fix: str
+    priority: int = 50
+
+
+_CAUSES: tuple[Cause, ...] = (
+    Cause(
+        code="TD101",
+        name="static-temporary-env",
+        severity="warning",
+        priority=10,
+        title="Temporary credentials are exported as environment variables",
+        why=(
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN hold a session from "
+            "`aws sts assume-role` (or a login tool). The SDK reads them once and has no way to "
+            "renew them, so every call fails with ExpiredToken once the session's "
+            "DurationSeconds (1 hour by default) has passed."
+        ),
+        fix=(
+            "Stop exporting the session. Put the role in ~/.aws/config and let the SDK assume "
+            "and refresh it:\n"
+            "  [profile job]\n  role_arn = arn:aws:iam::ACCOUNT:role/ROLE\n"
+            "  source_profile = default        # or: credential_source = Ec2InstanceMetadata\n"
+            "then `unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN` and run the "
+            "job with AWS_PROFILE=job."
+        ),
+    ),
+    Cause(
+        code="TD102",
+        name="env-shadows-profile",
+        severity="warning",
+        priority=20,
+        title="Environment credentials override the profile you selected",
+        why=(
+            "botocore reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY before any profile. Setting "
+            "AWS_PROFILE does not change that; only an explicit profile (boto3.Session("
+            "profile_name=...), --profile) drops the environment credentials. The profile's "
+            "(possibly refreshable) credentials are never used."
+        ),
+        fix="Unset AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, or pass the profile explicitly.",
+    ),
+    Cause(
+        code="TD103",
+        name="env-shadows-instance-role",
+        severity="warning",
+        priority=15,
+        title="Earlier credentials keep the instance or container role from being used",
+        why=(
+            "The instance profile and container role are the last places the default chain "
+            "looks. Credentials found earlier (environment variables, ~/.aws/credentials) win, "
+            "and unlike the role's credentials they are not rotated."
+        ),
+        fix="Remove the earlier credentials so the SDK falls through to the role it rotates for you.",
+    ),
+    Cause(
+        code="TD104",
+        name="partial-env-credentials",
+        severity="error",
+        priority=5,
+        title="The credential environment variables are incomplete or contradict each other",
+        why=(
+            "A key without its secret makes botocore stop with PartialCredentialsError; a "
+            "temporary (ASIA…) key without a session token, or a token from another session, is "
+            "rejected by AWS. botocore reads AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN, so a "
+            "stale AWS_SECURITY_TOKEN silently wins over a fresh AWS_SESSION_TOKEN."
+        ),
+        fix="Export all three variables from the same session, or none of them; unset AWS_SECURITY_TOKEN.",
+    ),
+    Cause(
+        code="TD105",
+        name="profile-not-found",
+        severity="error",
+        priority=5,
+        title="The selected profile does not exist",
+        why=(
+            "botocore raises ProfileNotFound for a profile named by --profile, AWS_PROFILE or "
+            "AWS_DEFAULT_PROFILE that is in neither ~/.aws/config nor ~/.aws/credentials."
+        ),
+        fix="Fix the profile name, or add the profile to ~/.aws/config.",
+    ),
+    Cause(
+        code="TD106",
+        name="profile-variable-conflict",
+        severity="warning",
+        priority=25,
+        title="AWS_DEFAULT_PROFILE and AWS_PROFILE name different profiles",
+        why=(
+            "botocore checks AWS_DEFAULT_PROFILE before AWS_PROFILE (the AWS CLI does the "
+            "opposite), so a Python program may use a different profile than the one you expect."
+        ),
+        fix="Unset AWS_DEFAULT_PROFILE and use AWS_PROFILE only.",
+    ),
+    Cause(
+        code="TD107",
+        name="env-overrides-web-identity",
+        severity="warning",
+        priority=30,
+        title="AWS_ROLE_ARN / AWS_WEB_IDENTITY_TOKEN_FILE override the profile's web identity settings",
+        why=(
+            "Unless a profile is passed explicitly, botocore takes role_arn and "
+            "web_identity_token_file from the environment before the profile's own values."
+        ),
+        fix="Unset AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, or make them agree with the profile.",
+    ),
+    Cause(
+        code="TD108",
+        name="config-path-missing",
+        severity="warning",
+        priority=30,
+        title="AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE points to a file that does not exist",
+        why="botocore silently treats a missing file as empty, so the profiles you expect are not seen.",
+        fix="Point the variable at the real file, or unset it to use ~/.aws/config and ~/.aws/credentials.",
+    ),
+    Cause(
+        code="TD201",
+        name="no-credentials",
+        severity="error",
+        priority=5,
+        title="No credentials were found anywhere in the chain",
+        why="botocore raises NoCredentialsError; nothing can sign requests.",
+        fix=(
+            "Configure a source the SDK can refresh: an instance/container role, or a profile "
+            "with role_arn + source_profile, sso_session, or credential_process."
+        ),
+    ),
+    Cause(
+        code="TD202",
+        name="credentials-expired",
+        severity="error",
+        priority=1,
+        title="The credentials the program uses have expired",
+        why="AWS rejects every request signed with them: ExpiredToken.",
+        fix="Replace them with a source the SDK refreshes (see the other causes for where they came from).",
+    ),
+    Cause(
+        code="TD203",
+        name="credentials-near-expiry",
+        severity="error",
+        priority=2,
+        title="The credentials expire soon and nothing will refresh them",
+        why="Calls start failing with ExpiredToken at the expiry time; a long job will outlive them.",
+        fix="Switch to a refreshing source before the job starts (see the other causes).",
+    ),
+    Cause(
+        code="TD204",
+        name="static-temporary-file",
+        severity="warning",
+        priority=10,
+        title="Temporary session credentials are pasted into a credentials file",
+        why=(
+            "A profile with aws_session_token is a frozen copy of one session; the SDK cannot "
+            "renew it and it dies with ExpiredToken when the session ends."
+        ),
+        fix=(
+            "Replace the pasted keys with a profile the SDK refreshes: role_arn + source_profile, "
+            "sso_session, or credential_process."
+        ),
+    ),
+    Cause(
+        code="TD205",
+        name="config-unreadable",
+        severity="error",
+        priority=3,
+        title="An AWS config or credentials file cannot be read or parsed",
+        why="botocore raises on a malformed or unreadable file, so no credentials come from it.",
+        fix="Fix the file at the line shown (INI sections `[profile name]`, `key = value`).",
+    ),
+    Cause(
+        code="TD206",
+        name="sso-session-expired",
+        severity="error",
+        priority=2,
+        title="The IAM Identity Center (SSO) login has expired",
+        why="The SSO provider needs a valid cached token to fetch role credentials; with it expired every refresh fails.",
+        fix="Run `aws sso login --profile PROFILE` (use sso_session in the profile so the token can refresh itself).",
+    ),
+    Cause(
+        code="TD207",
+        name="web-identity-token-expired",
+        severity="error",
+        priority=2,
+        title="The web identity token file holds an expired token",
+        why="AssumeRoleWithWebIdentity rejects an expired token, so the SDK cannot get or renew credentials.",
+        fix="Whatever writes the token file (kubelet projected token, CI OIDC step) stopped rotating it: restart it or the pod.",
+    ),
+    Cause(
+        code="TD208",
+        name="conflicting-file-tokens",
+        severity="warning",
+        priority=20,
+        title="A profile has both aws_security_token and aws_session_token, and they differ",
+        why="botocore reads aws_security_token first; a stale value there wins over a fresh aws_session_token.",
+        fix="Delete the aws_security_token line from the profile.",
+    ),
+    Cause(
+        code="TD209",
+        name="mfa-blocks-refresh",
+        severity="warning",
+        priority=20,
+        title="The role needs an MFA code each time it is assumed",
+        why="With mfa_serial the SDK must prompt for a code to refresh; an unattended job cannot, and dies when the session ends.",
+        fix="For unattended jobs use a role without mfa_serial (e.g. credential_source = Ec2InstanceMetadata) or a longer DurationSeconds.",
+    ),
+    Cause(
+        code="TD901",
+        name="check-crashed",
+        severity="warning",
+        priority=90,
+        title="A tokendoctor check failed unexpectedly",
+        why="Part of the diagnosis is missing; the rest of the report still stands.",
+        fix="Re-run with --debug and report the output (secrets are masked).",
+    ),
+    Cause(
+        code="TD902",
+        name="check-timed-out",
+        severity="warning",
+        priority=90,
+        title="A check did not finish within the deadline",
+        why="Part of the diagnosis is missing; a probe hung or the network is slow.",
+        fix="Re-run with a larger --timeout, or with --offline.",
+    ),
+)
+
+CAUSES: dict[str, Cause] = {c.code: c for c in _CAUSES}
+BY_NAME: dict[str, Cause] = {c.name: c for c in _CAUSES}
+
+
+def get(code: str) -> Cause:
+    return CAUSES[code]

@@ -1,0 +1,147 @@
+"""The command line: parse flags into :class:`Options`, run, render, exit.  Nothing else."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from tokendoctor import __version__
+from tokendoctor.exitcodes import FAILED, OK, TOOL_ERROR, USAGE
+from tokendoctor.redact import Redactor
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Duration(click.ParamType):
+    """Seconds, or a number with s/m/h/d: ``900``, ``15m``, ``1h``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        match = _DURATION.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a duration (examples: 30, 90s, 15m, 1h)", param, ctx)
+        return float(match[1]) * _UNITS[match[2]]
+
+
+class _State:
+    redactor = Redactor()
+    debug = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tokendoctor")
+def cli() -> None:
+    """Find out why AWS calls fail with ExpiredToken, and what to change."""
+
+
+@cli.command()
+@click.option("--profile", help="Diagnose this profile as if passed explicitly (boto3.Session(profile_name=...)).")
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+@click.option("--timeout", type=Duration(), default="5", show_default=True, help="Overall deadline for all checks.")
+@click.option("--offline", is_flag=True, help="Run only what needs no network.")
+@click.option("--min-ttl", type=Duration(), default="15m", show_default=True, help="Credentials expiring sooner than this are an error.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option("--imds/--no-imds", default=None, help="Force or forbid the instance-metadata probe (default: only on EC2).")
+@click.option("--allow-process", is_flag=True, help="Run credential_process to inspect what it returns.")
+@click.option("--color/--no-color", default=None, help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the evidence behind each cause.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (secrets are still masked).")
+def check(
+    profile: str | None,
+    as_json: bool,
+    fmt: str | None,
+    timeout: float,
+    offline: bool,
+    min_ttl: float,
+    fail_on: str,
+    imds: bool | None,
+    allow_process: bool,
+    color: bool | None,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Diagnose the credentials this shell's programs would use."""
+    from tokendoctor.checks import ALL_CHECKS
+    from tokendoctor.context import Options, live_context
+    from tokendoctor.render import get_renderer
+    from tokendoctor.reporter import rank
+    from tokendoctor.runner import run_checks
+
+    _State.debug = debug
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    options = Options(
+        profile=profile,
+        min_ttl=min_ttl,
+        offline=offline,
+        timeout=timeout,
+        imds=imds,
+        allow_process=allow_process,
+    )
+    ctx = live_context(options)
+    _State.redactor = ctx.redactor
+    results = run_checks(ctx, ALL_CHECKS, deadline=timeout)
+    report = rank(results, fail_on=fail_on)  # type: ignore[arg-type]
+    output_format = "json" if as_json else (fmt or "text")
+    if color is None:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = get_renderer(output_format)(report, color=color, verbose=verbose)  # type: ignore[arg-type]
+    click.echo(ctx.redactor.redact(text), nl=False)
+    raise SystemExit(report.exit_code)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+def causes(as_json: bool) -> None:
+    """List every cause tokendoctor can report, with its stable code and name."""
+    import json
+
+    from tokendoctor.catalogue import CAUSES
+
+    if as_json:
+        rows = [
+            {"code": c.code, "name": c.name, "severity": c.severity, "title": c.title, "why": c.why, "fix": c.fix}
+            for c in CAUSES.values()
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for c in CAUSES.values():
+        click.echo(f"{c.code}  {c.name:<32} {c.severity:<8} {c.title}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one error boundary, so users see one line, never a traceback."""
+    try:
+        rc = cli.main(args=argv, prog_name="tokendoctor", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else FAILED
+    except click.exceptions.Abort:
+        click.echo("tokendoctor: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        message = _State.redactor.redact(exc.format_message())
+        click.echo(f"tokendoctor: error: {message}", err=True)
+        return USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("tokendoctor: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the top-level boundary
+        if _State.debug:
+            click.echo(_State.redactor.redact(traceback.format_exc()), err=True)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(_State.redactor.redact(f"tokendoctor: internal error: {type(exc).__name__}: {first}"), err=True)
+        return TOOL_ERROR
+    return rc if isinstance(rc, int) else OK
+
+
+__all__ = ["cli", "main"]

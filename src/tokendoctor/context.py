@@ -1,0 +1,63 @@
+"""The one seam through which the outside world reaches the checks.
+
+A :class:`Context` carries the environment variables, the filesystem root
+(for ``/sys``, ``/proc`` and ``/etc`` lookups), the clock and the options.
+The CLI builds the live one; tests build any machine state they need.
+Checks never read ``os.environ``, ``time.time()`` or absolute paths directly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokendoctor.redact import Redactor
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What the user asked for, already validated by the CLI."""
+
+    profile: str | None = None
+    min_ttl: float = 15 * 60
+    offline: bool = False
+    timeout: float = 5.0
+    imds: bool | None = None
+    """``True`` forces the instance-metadata probe, ``False`` forbids it, ``None`` decides by platform."""
+    allow_process: bool = False
+    """Run ``credential_process`` to see what it returns (off by default)."""
+    ntp_servers: tuple[str, ...] = ()
+    max_skew: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    env: Mapping[str, str]
+    root: Path = Path("/")
+    now: Callable[[], _dt.datetime] = utc_now
+    options: Options = field(default_factory=Options)
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def path(self, absolute: str) -> Path:
+        """Map an absolute system path (``/sys/...``) under :attr:`root`."""
+        return self.root / absolute.lstrip("/")
+
+    @property
+    def home(self) -> Path:
+        home = self.env.get("HOME") or self.env.get("USERPROFILE") or ""
+        return Path(home) if home else Path(os.path.expanduser("~"))
+
+
+def live_context(options: Options, env: Mapping[str, str] | None = None) -> Context:
+    """The context for this machine and this process (or a given environment)."""
+    environ = dict(os.environ if env is None else env)
+    redactor = Redactor()
+    redactor.add_from_env(environ)
+    return Context(env=environ, options=options, redactor=redactor)

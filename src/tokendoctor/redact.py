@@ -1,0 +1,86 @@
+"""Masking of credentials, and the last line of defence against leaking secrets.
+
+Checks mask access key ids with :func:`mask_key` and never put a secret into a
+finding.  As a second barrier every secret value tokendoctor reads is
+registered with the run's :class:`Redactor`, and every byte the CLI prints
+(report, error line, ``--debug`` traceback) passes through :meth:`Redactor.redact`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+
+SECRET_ENV_VARS = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
+SECRET_FILE_KEYS = frozenset(
+    {
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_security_token",
+        "secretaccesskey",
+        "sessiontoken",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "clientsecret",
+    }
+)
+# key = value / "Key": "value" shapes whose value must never be shown.
+_KEYED_SECRET = re.compile(
+    r"""(?ix)
+    (?P<key>aws_secret_access_key|aws_session_token|aws_security_token|
+        secretaccesskey|sessiontoken|accesstoken|refreshtoken|clientsecret)
+    (?P<sep>["']?\s*[:=]\s*["']?)
+    (?P<val>[^\s"',}]+)
+    """
+)
+_MIN_SECRET_LEN = 8
+
+
+def mask_key(value: str | None) -> str | None:
+    """``ASIAEXAMPLE1234WXYZ`` -> ``ASIA…WXYZ``; short values are masked whole."""
+    if not value:
+        return None
+    value = value.strip()
+    if len(value) <= 12:
+        return "…" if len(value) <= 4 else value[:2] + "…"
+    return f"{value[:4]}…{value[-4:]}"
+
+
+class Redactor:
+    """Remembers secret values and blanks them out of any text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *values: object) -> None:
+        with self._lock:
+            for value in values:
+                if isinstance(value, str):
+                    value = value.strip()
+                    if len(value) >= _MIN_SECRET_LEN:
+                        self._secrets.add(value)
+
+    def add_from_env(self, env: Mapping[str, str]) -> None:
+        self.add(*(env.get(name) for name in SECRET_ENV_VARS))
+
+    def add_from_mapping(self, mapping: Mapping[str, object], keys: Iterable[str] = SECRET_FILE_KEYS) -> None:
+        wanted = {k.lower() for k in keys}
+        for key, value in mapping.items():
+            if isinstance(key, str) and key.lower() in wanted:
+                self.add(value)
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, "****")
+        return _KEYED_SECRET.sub(lambda m: f"{m['key']}{m['sep']}****", text)

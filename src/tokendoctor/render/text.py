@@ -1,0 +1,83 @@
+"""The terminal report: verdict first, then ranked causes with fixes, then the chain table."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tokendoctor.models import Report
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "bold green"}
+_VERDICT = {
+    "ok": "OK: no cause for ExpiredToken found",
+    "warning": "WARNING: these credentials will (or may) fail with ExpiredToken",
+    "error": "PROBLEM: this is why AWS calls fail",
+}
+
+
+def render(report: Report, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=False)
+    out = console.print
+    out(f"[{_STYLE[report.status]}]{_VERDICT[report.status]}[/]")
+    creds = report.sections.get("credentials", {})
+    resolved = creds.get("resolved") or {}
+    if resolved.get("method"):
+        facts = [f"source: {resolved['method']}"]
+        if resolved.get("access_key_id"):
+            facts.append(f"key {resolved['access_key_id']}")
+        if resolved.get("temporary") is not None:
+            facts.append("temporary" if resolved["temporary"] else "long-term")
+        if resolved.get("refreshable") is not None:
+            facts.append("refreshable" if resolved["refreshable"] else "NOT refreshable")
+        if resolved.get("expires_at"):
+            mins = (resolved.get("seconds_remaining") or 0) // 60
+            facts.append(f"expires {resolved['expires_at']} ({'in ' + str(mins) + ' min' if mins >= 0 else str(-mins) + ' min ago'})")
+        out(escape("Credentials: " + ", ".join(facts) + f"  [profile {creds.get('profile')}]"))
+    elif creds:
+        out(escape(f"Credentials: none resolved  [profile {creds.get('profile')}]"))
+    for name, data in report.sections.items():
+        summary = data.get("summary") if isinstance(data, dict) else None
+        if summary and name != "credentials":
+            out(escape(f"{name.capitalize()}: {summary}"))
+    out()
+    if report.causes:
+        out("[bold]Likely causes, most likely first[/]")
+        for i, cause in enumerate(report.causes, 1):
+            out(f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: {escape(cause.title)}")
+            out(f"   [dim]why:[/] {escape(cause.why)}", highlight=False)
+            if verbose and cause.evidence:
+                ev = ", ".join(f"{k}={v}" for k, v in cause.evidence.items() if v not in (None, "", []))
+                out(f"   [dim]seen:[/] {escape(ev)}")
+            fix_lines = cause.fix.splitlines() or [""]
+            out(f"   [bold]fix:[/] {escape(fix_lines[0])}")
+            for line in fix_lines[1:]:
+                out(f"        {escape(line)}")
+        out()
+    chain = creds.get("chain") or []
+    if chain:
+        table = Table(title="Credential chain (botocore order)", title_justify="left", show_lines=False)
+        table.add_column("#", justify="right")
+        table.add_column("provider")
+        table.add_column("status")
+        table.add_column("detail")
+        for i, row in enumerate(chain, 1):
+            style = {"used": "bold green", "shadowed": "yellow", "error": "red", "not-checked": "dim"}.get(row["status"], "")
+            table.add_row(str(i), row["provider"], f"[{style}]{row['status']}[/]" if style else row["status"], escape(row["detail"]))
+        out(table)
+    for name, data in report.sections.items():
+        rows = data.get("rows") if isinstance(data, dict) else None
+        if rows:
+            table = Table(title=name.capitalize(), title_justify="left")
+            table.add_column("item")
+            table.add_column("value")
+            for key, value in rows:
+                table.add_row(escape(str(key)), escape(str(value)))
+            out(table)
+    checks = ", ".join(f"{c.name} {c.status} {c.duration_ms}ms" for c in report.checks)
+    out(f"[dim]checks: {escape(checks)}; exit code {report.exit_code}[/]")
+    return buf.getvalue()
