@@ -10,11 +10,36 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tokendoctor.redact import Redactor
+
+
+T = TypeVar("T")
+
+
+class _Once:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def get(self, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if not self._done:
+                try:
+                    self._value = compute()
+                except BaseException as exc:  # noqa: BLE001 - re-raised to every caller
+                    self._error = exc
+                self._done = True
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def utc_now() -> _dt.datetime:
@@ -44,6 +69,20 @@ class Context:
     now: Callable[[], _dt.datetime] = utc_now
     options: Options = field(default_factory=Options)
     redactor: Redactor = field(default_factory=Redactor)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """Run ``compute`` once per run and share its result between checks.
+
+        Probes that several checks need (instance metadata, platform) go
+        through here, so checks running concurrently never probe twice.
+        """
+        with self._memo_lock:
+            slot = self._memo.get(key)
+            if slot is None:
+                slot = self._memo[key] = _Once()
+        return slot.get(compute)  # type: ignore[no-any-return]
 
     def path(self, absolute: str) -> Path:
         """Map an absolute system path (``/sys/...``) under :attr:`root`."""
