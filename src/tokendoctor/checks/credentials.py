@@ -16,6 +16,7 @@ from __future__ import annotations
 import configparser
 import datetime as _dt
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,10 @@ def _file_problem(path: str) -> str | None:
             return None
         if p.is_dir():
             return "is a directory"
-        size = p.stat().st_size
+        info = p.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "is not a regular file (a FIFO or device would block botocore)"
+        size = info.st_size
         if size > MAX_CONFIG_BYTES:
             return f"is {size // (1024 * 1024)} MiB, too large to be an AWS config file"
         with p.open("rb") as fh:

@@ -130,6 +130,9 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     info: dict[str, Any] = {"path": path}
     p = Path(os.path.expanduser(path))
     try:
+        if not p.is_file():
+            info["problem"] = "missing or not a regular file"
+            return info
         if p.stat().st_size > MAX_TOKEN_BYTES:
             info["problem"] = "file is too large to be a token"
             return info
