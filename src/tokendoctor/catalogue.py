@@ -232,6 +232,120 @@ _CAUSES: tuple[Cause, ...] = (
         fix="For unattended jobs use a role without mfa_serial (e.g. credential_source = Ec2InstanceMetadata) or a longer DurationSeconds.",
     ),
     Cause(
+        code="TD301",
+        name="imds-hop-limit",
+        severity="warning",
+        priority=8,
+        title="The IMDSv2 token request times out while plain metadata requests work (hop limit)",
+        why=(
+            "The instance's PUT response hop limit is 1, so the token response dies one network hop "
+            "short of a container. botocore waits out its timeout on every refresh, then falls back to "
+            "IMDSv1; with IMDSv1 disabled (HttpTokens=required) or ec2_metadata_v1_disabled it gets no "
+            "credentials at all, and a process holding old ones keeps using them until ExpiredToken."
+        ),
+        fix=(
+            "aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID "
+            "--http-put-response-hop-limit 2 --http-endpoint enabled"
+        ),
+    ),
+    Cause(
+        code="TD302",
+        name="imds-unreachable",
+        severity="warning",
+        priority=8,
+        title="The instance metadata service does not answer",
+        why=(
+            "The instance role's credentials come only from IMDS. If it cannot be reached (metadata "
+            "disabled on the instance, a firewall or proxy in the way, a network namespace without a "
+            "route to 169.254.169.254) botocore finds no role credentials and cannot refresh old ones."
+        ),
+        fix=(
+            "aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID --http-endpoint enabled "
+            "--http-put-response-hop-limit 2; make sure no proxy or iptables rule catches 169.254.169.254 "
+            "(NO_PROXY=169.254.169.254)."
+        ),
+    ),
+    Cause(
+        code="TD303",
+        name="imds-no-role",
+        severity="warning",
+        priority=8,
+        title="The instance has no IAM role (no instance profile)",
+        why=(
+            "Instance metadata lists no role under iam/security-credentials/, so the last step of the "
+            "chain finds nothing: whatever credentials the program had came from somewhere that does "
+            "not rotate them."
+        ),
+        fix=(
+            "aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID "
+            "--iam-instance-profile Name=PROFILE_NAME"
+        ),
+    ),
+    Cause(
+        code="TD304",
+        name="imds-credentials-stale",
+        severity="error",
+        priority=1,
+        title="Instance metadata serves role credentials that are expired or were not rotated in time",
+        why=(
+            "IMDS replaces role credentials at least five minutes before they expire. A document that "
+            "is inside that window or already expired means rotation stopped. botocore hides this: it "
+            "extends expired instance credentials by 15-25 minutes ('static stability') and keeps "
+            "signing with them, so AWS answers ExpiredToken."
+        ),
+        fix=(
+            "Re-attach the instance profile to restart rotation: aws ec2 replace-iam-instance-profile-association "
+            "--association-id ASSOCIATION_ID --iam-instance-profile Name=PROFILE_NAME (find the id with "
+            "aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values=INSTANCE_ID); "
+            "check the instance clock too."
+        ),
+    ),
+    Cause(
+        code="TD305",
+        name="imds-disabled",
+        severity="warning",
+        priority=8,
+        title="Instance metadata is switched off for the SDK on an EC2 instance",
+        why=(
+            "AWS_EC2_METADATA_DISABLED=true (or metadata_service_num_attempts = 0) makes botocore skip "
+            "the instance role entirely, so on EC2 the program can only use credentials that something "
+            "else put in place, and those are not rotated."
+        ),
+        fix="`unset AWS_EC2_METADATA_DISABLED` (and remove metadata_service_num_attempts = 0 from ~/.aws/config).",
+    ),
+    Cause(
+        code="TD306",
+        name="container-credentials-failed",
+        severity="error",
+        priority=2,
+        title="The container credentials endpoint (ECS task role / EKS Pod Identity) fails or serves stale credentials",
+        why=(
+            "With AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI set, botocore takes the role from "
+            "that endpoint and raises if it fails, instead of falling back to another source; expired "
+            "credentials from it are rejected with ExpiredToken."
+        ),
+        fix=(
+            "Check the task role (ECS: taskRoleArn in the task definition) or the pod identity association "
+            "(aws eks list-pod-identity-associations --cluster-name CLUSTER), and that the agent is running."
+        ),
+    ),
+    Cause(
+        code="TD307",
+        name="imds-bad-response",
+        severity="warning",
+        priority=8,
+        title="Instance metadata returned an unusable credential document",
+        why=(
+            "botocore silently ignores a credential document that is not JSON, lacks a field, carries "
+            "Code other than Success, or comes with an HTTP error, and moves on without credentials."
+        ),
+        fix=(
+            "A Code other than Success usually means the role cannot be assumed by EC2: check the role's "
+            "trust policy allows ec2.amazonaws.com. Otherwise look for a proxy or agent answering on "
+            "169.254.169.254 (NO_PROXY=169.254.169.254)."
+        ),
+    ),
+    Cause(
         code="TD901",
         name="check-crashed",
         severity="warning",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from tokendoctor.checks import credentials
+from tokendoctor.checks import container, credentials, imds, platform, web_identity
 from tokendoctor.runner import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
     Check(credentials.NAME, credentials.check, "Which credentials botocore's default chain uses, and when they expire"),
+    Check(platform.NAME, platform.check, "Where this runs (EC2, ECS, EKS, Lambda, CI, none), from env and /sys only"),
+    Check(imds.NAME, imds.check, "Instance metadata: token, hop limit, role and the raw credential document"),
+    Check(container.NAME, container.check, "The container credentials endpoint (ECS task role, EKS Pod Identity)"),
+    Check(web_identity.NAME, web_identity.check, "The web identity token file: claims, expiry, rotation"),
 )

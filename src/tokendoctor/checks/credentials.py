@@ -313,7 +313,9 @@ def _peek(creds: Any) -> tuple[str | None, str | None, _dt.datetime | None]:
 
 
 def check(ctx: Context) -> CheckResult:
-    analysis = analyse(ctx)
+    from tokendoctor.checks.roles import chain
+
+    analysis = chain(ctx)  # analyse(ctx), completed by the IMDS/container probes when they ran
     findings = list(analysis.findings)
     resolved = _resolved(ctx, analysis, findings)
     if analysis.error is None:
@@ -355,7 +357,7 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
                     fix="The credential variables are incomplete: " + winner.detail + ". Export a complete set, or none.",
                 )
             )
-        else:
+        elif winner.method not in _ROLE_METHODS:  # role endpoint failures: TD301-TD307 (checks/imds, container)
             findings.append(
                 Finding(
                     code="TD205",

@@ -154,6 +154,34 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     return info
 
 
+def web_identity_settings(ctx: Context, analysis: ChainAnalysis) -> tuple[str | None, str | None]:
+    """The token file and role ARN botocore's web identity provider would use (env first unless --profile)."""
+    profile_cfg = analysis.full_config.get("profiles", {}).get(analysis.profile, {})
+    env = {} if analysis.explicit else ctx.env
+    path = env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or profile_cfg.get("web_identity_token_file")
+    role_arn = env.get("AWS_ROLE_ARN") or profile_cfg.get("role_arn")
+    return path, role_arn
+
+
+def token_not_rotated(info: dict[str, Any], now: _dt.datetime) -> str | None:
+    """Why a (not yet expired) token looks unrotated, or None.
+
+    With ``iat``: more than 80% of its lifetime has passed (the kubelet rotates
+    projected tokens at 80%).  Without: under 10 minutes left.
+    """
+    exp, iat = parse_time(info.get("exp")), parse_time(info.get("iat"))
+    if exp is None or exp <= now:
+        return None
+    if iat is not None and exp > iat:
+        lifetime = (exp - iat).total_seconds()
+        age = (now - iat).total_seconds()
+        if age > 0.8 * lifetime + 60:
+            return f"{int(age)} s old of a {int(lifetime)} s lifetime; rotation happens at 80%"
+        return None
+    left = (exp - now).total_seconds()
+    return f"{int(left)} s left" if left < 600 else None
+
+
 def _sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     profiles = analysis.full_config.get("profiles", {})
     cfg = profiles.get(analysis.profile, {})
@@ -244,11 +272,25 @@ def findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resol
                     )
                 )
     if winner.method == "assume-role-with-web-identity":
-        profile_cfg = analysis.full_config.get("profiles", {}).get(analysis.profile, {})
-        path = (None if analysis.explicit else ctx.env.get("AWS_WEB_IDENTITY_TOKEN_FILE")) or profile_cfg.get("web_identity_token_file")
+        path, role_arn = web_identity_settings(ctx, analysis)
         if path:
-            info = web_identity_token(ctx, path)
+            info = {**web_identity_token(ctx, path), "role_arn": role_arn}
             exp = parse_time(info.get("exp"))
+            stale = token_not_rotated(info, now)
+            if stale and not info.get("problem") and not (exp is not None and exp <= now):
+                out.append(
+                    Finding(
+                        code="TD207",
+                        severity="warning",
+                        title="The web identity token file is close to expiry: nothing is rotating it",
+                        evidence={**info, "seconds_remaining": int((exp - now).total_seconds()) if exp else None},
+                        fix=(
+                            f"The token in {path} expires at {info['exp']} and has not been replaced ({stale}). "
+                            "The kubelet rewrites a projected service account token at 80% of its lifetime; a CI "
+                            "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it expires."
+                        ),
+                    )
+                )
             if info.get("problem") or (exp is not None and exp <= now):
                 out.append(
                     Finding(

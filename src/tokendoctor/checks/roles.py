@@ -1,0 +1,111 @@
+"""Complete the static chain analysis with what the instance and container role probes saw.
+
+The credentials check leaves ``container-role`` and ``iam-role`` unresolved
+(``not-checked``) because they need the network.  When the IMDS or container
+probe ran (see :mod:`tokendoctor.probes`), :func:`amend_chain` fills those rows
+in the way botocore would: ``used``/``shadowed`` with the role's credentials,
+``absent`` when botocore would move on, ``error`` when it would raise.  The
+expiry attached is the RAW document's, not botocore's extended one.
+
+:func:`chain` is the shared, memoised analysis every check reads.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from tokendoctor.context import Context
+
+if TYPE_CHECKING:
+    from tokendoctor.checks.credentials import ChainAnalysis, ProviderState
+
+
+def chain(ctx: Context) -> ChainAnalysis:
+    """The credential chain for this run, amended with the role probes; computed once."""
+
+    def compute() -> ChainAnalysis:
+        from tokendoctor.checks.credentials import analyse
+
+        result = analyse(ctx)
+        amend_chain(ctx, result)
+        return result
+
+    return ctx.once("chain", compute)
+
+
+def _creds(raw_key: str | None, has_token: bool, expires_at: Any) -> SimpleNamespace:
+    # The shape credentials._peek reads from a RefreshableCredentials: no secret in it.
+    return SimpleNamespace(_access_key=raw_key, _token=True if has_token else None, _expiry_time=expires_at)
+
+
+def amend_chain(ctx: Context, analysis: ChainAnalysis) -> None:
+    if analysis.error is not None:
+        return
+    by_method = {s.method: s for s in analysis.providers}
+    changed = False
+    container = by_method.get("container-role")
+    if container is not None and container.would_use and container.creds is None:
+        changed |= _amend_container(ctx, container)
+    instance = by_method.get("iam-role")
+    if instance is not None and instance.status == "not-checked" and instance.creds is None:
+        changed |= _amend_instance(ctx, instance)
+    if not changed:
+        return
+    from tokendoctor.checks.credentials import _assign_statuses
+
+    analysis.winner = next((s for s in analysis.providers if s.found or s.status == "error"), None)
+    _assign_statuses(analysis)
+
+
+def _amend_container(ctx: Context, state: ProviderState) -> bool:
+    from tokendoctor.probes import container
+
+    probe = container.probe(ctx)
+    if not probe.ran:
+        return False
+    if probe.status == "ok":
+        state.creds = _creds(probe.raw_access_key_id, probe.has_token, probe.expires_at)
+        state.status = "absent"  # re-assigned to used/shadowed
+        state.detail = f"role credentials from {probe.uri_source} (expire {probe.expiration})"
+    else:
+        state.status = "error"
+        state.detail = f"container credentials endpoint failed ({probe.status}): {probe.problem}; botocore raises"
+    return True
+
+
+def _amend_instance(ctx: Context, state: ProviderState) -> bool:
+    from tokendoctor.probes import imds
+
+    probe = imds.probe(ctx)
+    if not probe.ran:
+        if probe.reason.startswith("AWS_EC2_METADATA_DISABLED") or probe.reason.startswith("metadata_service_num_attempts"):
+            state.status = "absent"
+            state.detail = f"instance metadata disabled ({probe.reason})"
+            return True
+        return False
+    via = "IMDSv2" if probe.token == "ok" else "IMDSv1"
+    if probe.botocore_outcome == "credentials" and probe.credentials is not None:
+        creds = probe.credentials
+        state.creds = _creds(creds.raw_access_key_id, creds.raw_token_present, creds.expires_at)
+        state.status = "absent"  # re-assigned to used/shadowed
+        state.detail = f"role {probe.role_name} via {via} (raw document expires {creds.expiration})"
+    elif probe.botocore_outcome == "error":
+        state.status = "error"
+        state.detail = f"no IMDSv2 token ({probe.token}) and ec2_metadata_v1_disabled is set: botocore raises"
+    else:
+        state.status = "absent"
+        state.detail = _why_none(probe)
+    return True
+
+
+def _why_none(probe: Any) -> str:
+    if not probe.reachable:
+        return f"instance metadata unreachable (token {probe.token}, v1 {probe.v1})"
+    if probe.token != "ok" and probe.v1 == "disabled":
+        return f"no IMDSv2 token ({probe.token}) and IMDSv1 is disabled on the instance"
+    if probe.role_status == "none":
+        return "instance metadata lists no role (no instance profile)"
+    if probe.role_status == "error":
+        return "role listing unusable"
+    return f"credential document unusable ({probe.credentials_status})"

@@ -1,0 +1,1 @@
+"""Network probes shared between checks (each memoised per run through ``Context.once``)."""
