@@ -99,4 +99,6 @@ def live_context(options: Options, env: Mapping[str, str] | None = None) -> Cont
     environ = dict(os.environ if env is None else env)
     redactor = Redactor()
     redactor.add_from_env(environ)
-    return Context(env=environ, options=options, redactor=redactor)
+    # Undocumented seam for benchmarks and end-to-end tests: describe another machine's /sys and /proc.
+    root = Path(environ.get("TOKENDOCTOR_FS_ROOT") or "/")
+    return Context(env=environ, root=root, options=options, redactor=redactor)

@@ -34,15 +34,14 @@ def check(ctx: Context) -> CheckResult:
 
     probe = _imds.probe(ctx)
     plat = detect(ctx)
-    analysis = chain(ctx)
-    winner = analysis.winner.method if analysis.winner is not None else None
-    depends = winner is None or winner == "iam-role"
     now = ctx.now()
     data: dict[str, Any] = probe.to_dict(now)
     findings: list[Finding] = []
     if not probe.ran:
         disabled = probe.reason.startswith(("AWS_EC2_METADATA_DISABLED", "metadata_service_num_attempts"))
         if disabled and (plat.on_ec2 or ctx.options.imds is True):
+            analysis = chain(ctx)
+            winner = analysis.winner.method if analysis.winner is not None else None
             findings.append(
                 Finding(
                     code="TD305",
@@ -57,6 +56,9 @@ def check(ctx: Context) -> CheckResult:
         data["summary"] = f"not probed ({probe.reason})"
         return CheckResult(name=NAME, status="skipped", detail=probe.reason, findings=tuple(findings), data=data)
 
+    analysis = chain(ctx)
+    winner = analysis.winner.method if analysis.winner is not None else None
+    depends = winner is None or winner == "iam-role"
     sev: Severity = "error" if depends else "warning"
     iid = probe.instance_id or "INSTANCE_ID"
     endpoint = probe.settings.endpoint if probe.settings else "?"
