@@ -261,7 +261,9 @@ def test_no_role(machine: Machine, imds: ImdsServer) -> None:
     finding = by_code(result, "TD303")
     assert finding.severity == "error" and "associate-iam-instance-profile" in finding.fix
     assert row(ctx, "iam-role")["status"] == "absent"
-    assert "TD201" in codes(credentials.check(ctx))
+    cred = credentials.check(ctx)
+    assert "TD201" in codes(cred)
+    assert rank([cred, result]).causes[0].code == "TD303"  # the root cause ranks above no-credentials
     assert botocore_creds(ctx) is None
 
 

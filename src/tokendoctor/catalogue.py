@@ -235,7 +235,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD301",
         name="imds-hop-limit",
         severity="warning",
-        priority=8,
+        priority=4,
         title="The IMDSv2 token request times out while plain metadata requests work (hop limit)",
         why=(
             "The instance's PUT response hop limit is 1, so the token response dies one network hop "
@@ -252,7 +252,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD302",
         name="imds-unreachable",
         severity="warning",
-        priority=8,
+        priority=4,
         title="The instance metadata service does not answer",
         why=(
             "The instance role's credentials come only from IMDS. If it cannot be reached (metadata "
@@ -269,7 +269,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD303",
         name="imds-no-role",
         severity="warning",
-        priority=8,
+        priority=4,
         title="The instance has no IAM role (no instance profile)",
         why=(
             "Instance metadata lists no role under iam/security-credentials/, so the last step of the "
@@ -333,7 +333,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD307",
         name="imds-bad-response",
         severity="warning",
-        priority=8,
+        priority=4,
         title="Instance metadata returned an unusable credential document",
         why=(
             "botocore silently ignores a credential document that is not JSON, lacks a field, carries "
