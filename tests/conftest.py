@@ -26,6 +26,9 @@ def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("HOME", str(home))
     # Never let a stray probe leave loopback: IMDS off unless a test points it somewhere.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # ...and never let the clock check send NTP anywhere but loopback (default servers are
+    # time.aws.com / Amazon Time Sync): probes/ntp.py refuses non-loopback servers when this is set.
+    monkeypatch.setenv("TOKENDOCTOR_NTP_LOOPBACK_ONLY", "1")
     monkeypatch.setenv("NO_COLOR", "1")
     yield
 

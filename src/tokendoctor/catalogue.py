@@ -346,6 +346,55 @@ _CAUSES: tuple[Cause, ...] = (
         ),
     ),
     Cause(
+        code="TD401",
+        name="clock-skew",
+        severity="error",
+        priority=3,
+        title="The local clock is off by more than --max-skew",
+        why=(
+            "The SDK decides whether credentials are still good with the local clock; AWS decides with "
+            "its own. botocore refreshes 15 minutes before expiry by the local clock, so a clock more than "
+            "about 10-15 minutes slow keeps using tokens AWS already rejects (ExpiredToken); a clock off "
+            "by more than 5 minutes gets every request rejected as skewed (RequestTimeTooSkewed, "
+            "'Signature expired'). botocore never corrects skew."
+        ),
+        fix=(
+            "Synchronize the clock: install chrony; on EC2 add "
+            "`server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4` to /etc/chrony/chrony.conf; "
+            "`sudo systemctl enable --now chronyd`; `sudo chronyc makestep`; check with `chronyc tracking`."
+        ),
+    ),
+    Cause(
+        code="TD402",
+        name="clock-unsynchronized",
+        severity="warning",
+        priority=20,
+        title="Nothing is keeping the clock synchronized",
+        why=(
+            "With no sync daemon (or the kernel / chrony / systemd reporting 'not synchronized') the clock "
+            "drifts; once it is minutes off, credentials look valid to the SDK after AWS has expired them."
+        ),
+        fix=(
+            "`sudo systemctl enable --now chronyd` (Debian/Ubuntu: chrony) or `sudo timedatectl set-ntp true`; "
+            "check with `chronyc tracking` or `timedatectl show`."
+        ),
+    ),
+    Cause(
+        code="TD403",
+        name="time-source-unreachable",
+        severity="warning",
+        priority=40,
+        title="No NTP server answered usably, so the clock could not be measured",
+        why=(
+            "Not a cause by itself: without a reference tokendoctor cannot rule clock skew out, and a "
+            "machine that cannot reach its time server will drift."
+        ),
+        fix=(
+            "Allow outbound UDP 123 to the server, or on EC2 use Amazon Time Sync (169.254.169.123, no "
+            "internet needed); or pass a reachable one with --ntp-server HOST[:PORT]."
+        ),
+    ),
+    Cause(
         code="TD901",
         name="check-crashed",
         severity="warning",

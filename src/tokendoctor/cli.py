@@ -32,6 +32,17 @@ class Duration(click.ParamType):
         return float(match[1]) * _UNITS[match[2]]
 
 
+def _ntp_servers(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from tokendoctor.probes.ntp import parse_server
+
+    for spec in value:
+        try:
+            parse_server(spec)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 class _State:
     redactor = Redactor()
     debug = False
@@ -53,6 +64,8 @@ def cli() -> None:
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="Lowest severity that makes the exit code 1.")
 @click.option("--imds/--no-imds", default=None, help="Force or forbid the instance-metadata probe (default: only on EC2).")
 @click.option("--allow-process", is_flag=True, help="Run credential_process to inspect what it returns.")
+@click.option("--ntp-server", "ntp_servers", multiple=True, metavar="HOST[:PORT]", callback=_ntp_servers, help="Measure the clock against this NTP server (repeatable; default: Amazon Time Sync on EC2, else the machine's configured servers, else time.aws.com).")
+@click.option("--max-skew", type=Duration(), default="5", show_default=True, help="Clock offset above this is an error (TD401).")
 @click.option("--color/--no-color", default=None, help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence behind each cause.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (secrets are still masked).")
@@ -66,6 +79,8 @@ def check(
     fail_on: str,
     imds: bool | None,
     allow_process: bool,
+    ntp_servers: tuple[str, ...],
+    max_skew: float,
     color: bool | None,
     verbose: bool,
     debug: bool,
@@ -87,6 +102,8 @@ def check(
         timeout=timeout,
         imds=imds,
         allow_process=allow_process,
+        ntp_servers=ntp_servers,
+        max_skew=max_skew,
     )
     ctx = live_context(options)
     _State.redactor = ctx.redactor

@@ -27,7 +27,16 @@ def _key(cause: RankedCause) -> tuple[int, int, str]:
     return (SEVERITY_ORDER[cause.severity], catalogue.get(cause.code).priority, cause.code)
 
 
+def derive(results: Sequence[CheckResult]) -> list[CheckResult]:
+    """Pure step before ranking: data and findings that need several checks' results
+    (the clock's offset applied to the credentials' expiry, the IMDS Date header as a clock reference)."""
+    from tokendoctor.checks.clock import combine
+
+    return combine(results)
+
+
 def rank(results: Sequence[CheckResult], *, fail_on: FailOn = "error") -> Report:
+    results = derive(results)
     seen: set[tuple[str, str]] = set()
     causes: list[RankedCause] = []
     for result in results:
