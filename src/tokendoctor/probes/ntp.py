@@ -315,16 +315,16 @@ def _one_sample(sock: socket.socket, timeout: float, strays: list[int] | None = 
     refid = _refid_text(reply[12:16])
     if stats.mode != 4:
         raise _Garbage(f"mode {stats.mode} is not a server reply")
+    if stats.stratum == 0 and refid in KISS_CODES:
+        raise _Rejected(f"kiss-of-death {refid!r} (the server refuses to serve us)", final=True)
+    if stats.leap == 3:
+        raise _Rejected(f"leap indicator 3 (alarm): the server's clock is not synchronized (stratum {stats.stratum})")
     if stats.stratum == 0:
-        if refid in KISS_CODES:
-            raise _Rejected(f"kiss-of-death {refid!r} (the server refuses to serve us)", final=True)
         raise _Rejected(f"stratum 0 (unspecified) with refid {refid!r}")
     if stats.stratum == 16:
         raise _Rejected("stratum 16: the server itself is not synchronized")
     if stats.stratum > 16:
         raise _Garbage(f"stratum {stats.stratum} is out of range")
-    if stats.leap == 3:
-        raise _Rejected("leap indicator 3 (alarm): the server's clock is not synchronized")
     if reply[40:48] == b"\0" * 8:
         raise _Garbage("transmit timestamp is zero")
     delay = float(stats.delay)
