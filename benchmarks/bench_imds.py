@@ -34,6 +34,8 @@ from tests.servers.imds import Blackhole, ImdsServer  # noqa: E402
 def base_env(home: Path, root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECS_"))}
     env.update(HOME=str(home), NO_COLOR="1", TOKENDOCTOR_FS_ROOT=str(root))
+    # The fake root says EC2, so the clock check would pick Amazon Time Sync (169.254.169.123): refuse it.
+    env["TOKENDOCTOR_NTP_LOOPBACK_ONLY"] = "1"
     return env
 
 
