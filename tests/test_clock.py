@@ -580,3 +580,11 @@ def test_cli_max_skew_duration(static_creds, responder, capsys, monkeypatch):
     r = responder(offset=-120.0)
     rc, _ = _cli(["--json", "--max-skew", "5m", "--ntp-server", r.address], capsys, monkeypatch, static_creds.root)
     assert rc == 0
+
+
+def test_answers_later_than_a_sample_waits_are_late_not_garbage(machine, responder):
+    r = responder(delay=1.3)
+    result = clock.check(ctx_for(machine, r.address, timeout=5.0))
+    ref = result.data["references"][0]
+    assert ref["status"] == "timeout" and "later than" in ref["reason"]
+    assert codes(result) == ["TD403"]

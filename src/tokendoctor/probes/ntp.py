@@ -45,6 +45,8 @@ SAMPLES = 4
 #: Longest wait for one answer; a server that answers at all answers much faster.
 SAMPLE_TIMEOUT = 1.0
 MAX_SERVERS = 4
+#: Requests without a single answer after which a server counts as unreachable.
+GIVE_UP_AFTER = 3
 #: Share of ``--timeout`` the NTP measurement may spend, so the check reports before the run's deadline.
 BUDGET_SHARE = 0.8
 LOOPBACK_ONLY_ENV = "TOKENDOCTOR_NTP_LOOPBACK_ONLY"
@@ -275,7 +277,13 @@ def _refid_text(raw: bytes) -> str:
     return ".".join(str(b) for b in raw)
 
 
-def _one_sample(sock: socket.socket, timeout: float, strays: list[int] | None = None) -> Sample:
+def _one_sample(
+    sock: socket.socket,
+    timeout: float,
+    strays: list[int] | None = None,
+    earlier: list[bytes] | None = None,
+    late: list[int] | None = None,
+) -> Sample:
     """Send one client packet on a connected UDP socket and validate the answer.
 
     :raises TimeoutError: no answer in time.  :raises _Rejected: the server
@@ -286,6 +294,8 @@ def _one_sample(sock: socket.socket, timeout: float, strays: list[int] | None = 
 
     query = ntplib.NTPPacket(version=4, mode=3, tx_timestamp=ntplib.system_to_ntp_time(time.time()))
     data = query.to_data()
+    if earlier is not None:
+        earlier.append(data[40:48])
     sock.settimeout(timeout)
     sock.send(data)
     deadline = time.monotonic() + timeout
@@ -304,7 +314,9 @@ def _one_sample(sock: socket.socket, timeout: float, strays: list[int] | None = 
         if len(reply) < 48:
             raise _Garbage(f"{len(reply)}-byte reply is not an NTP packet")
         # an answer to an earlier (timed-out) request, or spoofed: wait for ours
-        if strays is not None:
+        if earlier is not None and late is not None and reply[24:32] in earlier:
+            late.append(1)
+        elif strays is not None:
             strays.append(len(reply))
     stats = ntplib.NTPStats()
     try:
@@ -402,6 +414,8 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
     sent = answered = 0
     refused = False
     strays: list[int] = []
+    earlier: list[bytes] = []
+    late: list[int] = []
     try:
         sock = socket.socket(family, socket.SOCK_DGRAM)
     except OSError as exc:
@@ -419,9 +433,11 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
                 break
             sent += 1
             try:
-                good.append(_one_sample(sock, min(SAMPLE_TIMEOUT, left), strays))
+                good.append(_one_sample(sock, min(SAMPLE_TIMEOUT, left), strays, earlier, late))
                 answered += 1
             except TimeoutError:
+                if answered == 0 and sent >= GIVE_UP_AFTER:
+                    break  # never answered: do not spend the whole budget on a black hole
                 continue
             except _Rejected as exc:
                 answered += 1
@@ -450,6 +466,8 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
         return ServerResult(status="rejected", reason=rejected[-1], **common)  # type: ignore[arg-type]
     if garbage:
         return ServerResult(status="garbage", reason=garbage[-1], **common)  # type: ignore[arg-type]
+    if late:
+        return ServerResult(status="timeout", reason=f"answers arrive later than the {SAMPLE_TIMEOUT:g} s a sample waits ({len(late)} late)", **common)  # type: ignore[arg-type]
     if strays:
         return ServerResult(status="garbage", reason=f"{len(strays)} replies did not answer our requests (origin timestamp not ours)", **common)  # type: ignore[arg-type]
     if refused:
