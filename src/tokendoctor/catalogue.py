@@ -395,6 +395,83 @@ _CAUSES: tuple[Cause, ...] = (
         ),
     ),
     Cause(
+        code="TD501",
+        name="token-rejected-expired",
+        severity="error",
+        priority=5,
+        title="STS rejected the credentials as expired (checked live)",
+        why=(
+            "GetCallerIdentity with the credentials the SDK resolved returned ExpiredToken or "
+            "RequestExpired: this is the very error the program sees, confirmed on this machine now."
+        ),
+        fix=(
+            "Replace the expired session with a refreshable source (a role profile in ~/.aws/config, "
+            "the instance or container role, SSO) and unset the exported/pasted session."
+        ),
+    ),
+    Cause(
+        code="TD502",
+        name="token-invalid",
+        severity="error",
+        priority=6,
+        title="STS does not recognise the credentials (checked live)",
+        why=(
+            "InvalidClientTokenId: the key is wrong or deleted, the key and the session token come from "
+            "different sources, or a token from the global STS endpoint is used in an opt-in region. "
+            "Some SDKs report this in the same breath as ExpiredToken."
+        ),
+        fix=(
+            "Make the key, secret and token come from one source (unset the stale variable), and use "
+            "regional STS endpoints (AWS_STS_REGIONAL_ENDPOINTS=regional) for opt-in regions."
+        ),
+    ),
+    Cause(
+        code="TD503",
+        name="request-time-skewed",
+        severity="error",
+        priority=4,
+        title="AWS rejected the request because of this machine's clock (checked live)",
+        why=(
+            "RequestTimeTooSkewed or SignatureDoesNotMatch with a time message: the signed request's "
+            "timestamp is too far from AWS's, so valid credentials look expired or invalid."
+        ),
+        fix="Synchronise the clock (chrony against Amazon Time Sync on EC2, or any NTP server) and retry.",
+    ),
+    Cause(
+        code="TD504",
+        name="process-outlived-credentials",
+        severity="error",
+        priority=3,
+        title="The process has run longer than its static temporary credentials can live",
+        why=(
+            "The process was started with temporary credentials in its environment. Nothing refreshes "
+            "environment credentials, so once their session ended every call it makes fails with "
+            "ExpiredToken, however the shell looks now."
+        ),
+        fix=(
+            "Start the job with a refreshable source instead of exported keys: a role profile "
+            "(role_arn + source_profile/credential_source) in ~/.aws/config, or the instance/container "
+            "role; or request a session at least as long as the job (DurationSeconds, up to the role's "
+            "MaxSessionDuration)."
+        ),
+    ),
+    Cause(
+        code="TD505",
+        name="role-chaining-cap",
+        severity="warning",
+        priority=25,
+        title="Role chaining caps the session at one hour",
+        why=(
+            "Credentials from an assumed role were used to assume another role. AWS limits chained "
+            "role sessions to 1 hour whatever DurationSeconds or MaxSessionDuration say."
+        ),
+        fix=(
+            "Assume the target role directly from long-term or instance/container credentials "
+            "(source_profile with user keys, or credential_source), or let the SDK re-assume it "
+            "(a role profile refreshes automatically)."
+        ),
+    ),
+    Cause(
         code="TD901",
         name="check-crashed",
         severity="warning",

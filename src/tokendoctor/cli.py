@@ -66,6 +66,10 @@ def cli() -> None:
 @click.option("--allow-process", is_flag=True, help="Run credential_process to inspect what it returns.")
 @click.option("--ntp-server", "ntp_servers", multiple=True, metavar="HOST[:PORT]", callback=_ntp_servers, help="Measure the clock against this NTP server (repeatable; default: Amazon Time Sync on EC2, else the machine's configured servers, else time.aws.com).")
 @click.option("--max-skew", type=Duration(), default="5", show_default=True, help="Clock offset above this is an error (TD401).")
+@click.option("--pid", type=click.IntRange(min=1), default=None, help="Diagnose this running process: its environment, user, config files and age.")
+@click.option("--env-file", type=click.Path(dir_okay=False), default=None, help="Diagnose the environment in this file (KEY=VALUE lines, or NUL-separated like /proc/PID/environ).")
+@click.option("--sdk", type=click.Choice(["python", "java-v1", "java-v2", "go-v2", "js-v3", "cli-v2"]), default="python", show_default=True, help="Report the credential chain of this SDK.")
+@click.option("--live", is_flag=True, help="Call STS GetCallerIdentity with the resolved credentials (off by default).")
 @click.option("--color/--no-color", default=None, help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence behind each cause.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (secrets are still masked).")
@@ -81,6 +85,10 @@ def check(
     allow_process: bool,
     ntp_servers: tuple[str, ...],
     max_skew: float,
+    pid: int | None,
+    env_file: str | None,
+    sdk: str,
+    live: bool,
     color: bool | None,
     verbose: bool,
     debug: bool,
@@ -95,6 +103,8 @@ def check(
     _State.debug = debug
     if timeout <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    if pid is not None and env_file is not None:
+        raise click.UsageError("--pid and --env-file describe the same thing; give one of them")
     options = Options(
         profile=profile,
         min_ttl=min_ttl,
@@ -104,6 +114,10 @@ def check(
         allow_process=allow_process,
         ntp_servers=ntp_servers,
         max_skew=max_skew,
+        pid=pid,
+        env_file=env_file,
+        sdk=sdk,
+        live=live,
     )
     ctx = live_context(options)
     _State.redactor = ctx.redactor

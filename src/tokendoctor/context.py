@@ -60,6 +60,27 @@ class Options:
     """Run ``credential_process`` to see what it returns (off by default)."""
     ntp_servers: tuple[str, ...] = ()
     max_skew: float = 5.0
+    pid: int | None = None
+    """Diagnose this process's environment, user and age instead of the current shell's (issue 5)."""
+    env_file: str | None = None
+    """Diagnose the environment described by this file (KEY=VALUE lines or NUL-separated)."""
+    sdk: str = "python"
+    """Whose chain order to report: python, java-v1, java-v2, go-v2, js-v3, cli-v2."""
+    live: bool = False
+    """Call STS GetCallerIdentity with the resolved credentials."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessInfo:
+    """The process being diagnosed with ``--pid`` / ``--env-file`` (plain data)."""
+
+    pid: int | None = None
+    source: str = "self"
+    """``pid``, ``env-file`` or ``self``."""
+    cmdline: tuple[str, ...] = ()
+    started_at: _dt.datetime | None = None
+    user: str | None = None
+    home: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +90,8 @@ class Context:
     now: Callable[[], _dt.datetime] = utc_now
     options: Options = field(default_factory=Options)
     redactor: Redactor = field(default_factory=Redactor)
+    process: ProcessInfo | None = None
+    """Set when diagnosing another process (``--pid``) or an environment file (``--env-file``)."""
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
