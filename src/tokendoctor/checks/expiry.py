@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokendoctor.context import Context
 from tokendoctor.models import Finding
+from tokendoctor.timefmt import span
 
 if TYPE_CHECKING:
     from tokendoctor.checks.credentials import ChainAnalysis, ProviderState
@@ -229,7 +230,7 @@ def findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resol
                     evidence=evidence,
                     fix=(
                         f"The {winner.method} credentials expired at {resolved['expires_at']} "
-                        f"({-remaining // 60} min ago) and nothing refreshes them. "
+                        f"({span(remaining)} ago) and nothing refreshes them. "
                         "Remove them and use a refreshing source (see the other causes)."
                     ),
                 )
@@ -241,7 +242,7 @@ def findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resol
                     evidence={**evidence, "min_ttl_seconds": int(ctx.options.min_ttl)},
                     fix=(
                         f"The {winner.method} credentials expire at {resolved['expires_at']} "
-                        f"(in {remaining // 60} min) and nothing refreshes them. "
+                        f"(in {span(remaining)}) and nothing refreshes them. "
                         "Switch to a refreshing source before starting long work."
                     ),
                 )

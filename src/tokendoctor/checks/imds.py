@@ -18,6 +18,7 @@ from typing import Any
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding, Severity
 from tokendoctor.probes import imds as _imds
+from tokendoctor.timefmt import relative, span
 
 NAME = "imds"
 #: Providers whose credentials are not rotated and that come before the instance role.
@@ -150,7 +151,7 @@ def check(ctx: Context) -> CheckResult:
                     },
                     fix=(
                         f"Role {probe.role_name}: the document IMDS serves "
-                        + (f"expired {-remaining // 60} min ago" if expired else f"expires in {remaining} s")
+                        + (f"expired {span(remaining)} ago" if expired else f"expires in {remaining} s")
                         + " and was not replaced (IMDS rotates at least 5 minutes ahead; botocore hides this by "
                         "extending expired instance credentials). Re-associate the instance profile: "
                         "aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values="
@@ -200,7 +201,7 @@ def _summary(probe: _imds.ImdsProbe, now: Any) -> str:
         parts.append("no role")
     if probe.credentials is not None and probe.credentials.expires_at is not None:
         left = probe.credentials.seconds_remaining(now) or 0
-        parts.append(f"credentials expire {probe.credentials.expiration} ({left // 60} min)")
+        parts.append(f"credentials expire {probe.credentials.expiration} ({relative(left)})")
     if probe.date_offset_seconds is not None:
         parts.append(f"clock {probe.date_offset_seconds:+.0f}s vs IMDS Date")
     return ", ".join(parts)

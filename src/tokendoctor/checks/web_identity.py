@@ -14,6 +14,7 @@ from typing import Any
 from tokendoctor.checks import expiry as _expiry
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult
+from tokendoctor.timefmt import relative, span
 
 NAME = "web_identity"
 
@@ -35,6 +36,6 @@ def check(ctx: Context) -> CheckResult:
         info["summary"] = f"{path}: {info['problem']}"
     else:
         left = info["seconds_remaining"]
-        when = "no exp claim" if left is None else (f"expires in {left // 60} min" if left > 0 else f"EXPIRED {-left // 60} min ago")
+        when = "no exp claim" if left is None else (f"expires {relative(left)}" if left > 0 else f"EXPIRED {span(left)} ago")
         info["summary"] = f"{path} ({when}), iss {info.get('iss')}, role {role_arn}"
     return CheckResult(name=NAME, data=info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tokendoctor.models import Report
+from tokendoctor.timefmt import relative
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "bold green"}
 _VERDICT = {
@@ -19,9 +21,20 @@ _VERDICT = {
 }
 
 
-def render(report: Report, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any) -> str:
+_LABELS = {"imds": "IMDS", "web_identity": "Web identity", "sdk": "SDK"}
+
+
+def _label(section: str) -> str:
+    return _LABELS.get(section, section.replace("_", " ").capitalize())
+
+
+def render(report: Report, *, color: bool = False, width: int | None = None, verbose: bool = False, **_: Any) -> str:
+    """Prose lines are soft-wrapped (a pipe or a CI log gets whole lines); tables fit ``width``
+    (the terminal's when it is one, else 100 columns)."""
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=False)
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns if color else 100
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
     out = console.print
     out(f"[{_STYLE[report.status]}]{_VERDICT[report.status]}[/]")
     creds = report.sections.get("credentials", {})
@@ -35,15 +48,14 @@ def render(report: Report, *, color: bool = False, width: int = 100, verbose: bo
         if resolved.get("refreshable") is not None:
             facts.append("refreshable" if resolved["refreshable"] else "NOT refreshable")
         if resolved.get("expires_at"):
-            mins = (resolved.get("seconds_remaining") or 0) // 60
-            facts.append(f"expires {resolved['expires_at']} ({'in ' + str(mins) + ' min' if mins >= 0 else str(-mins) + ' min ago'})")
+            facts.append(f"expires {resolved['expires_at']} ({relative(resolved.get('seconds_remaining') or 0)})")
         out(escape("Credentials: " + ", ".join(facts) + f"  [profile {creds.get('profile')}]"))
     elif creds:
         out(escape(f"Credentials: none resolved  [profile {creds.get('profile')}]"))
     for name, data in report.sections.items():
         summary = data.get("summary") if isinstance(data, dict) else None
         if summary and name != "credentials":
-            out(escape(f"{name.capitalize()}: {summary}"))
+            out(escape(f"{_label(name)}: {summary}"))
     out()
     if report.causes:
         out("[bold]Likely causes, most likely first[/]")
@@ -68,16 +80,16 @@ def render(report: Report, *, color: bool = False, width: int = 100, verbose: bo
         for i, row in enumerate(chain, 1):
             style = {"used": "bold green", "shadowed": "yellow", "error": "red", "not-checked": "dim"}.get(row["status"], "")
             table.add_row(str(i), row["provider"], f"[{style}]{row['status']}[/]" if style else row["status"], escape(row["detail"]))
-        out(table)
+        console.print(table, soft_wrap=False)
     for name, data in report.sections.items():
         rows = data.get("rows") if isinstance(data, dict) else None
         if rows:
-            table = Table(title=name.capitalize(), title_justify="left")
+            table = Table(title=_label(name), title_justify="left")
             table.add_column("item")
             table.add_column("value")
             for key, value in rows:
                 table.add_row(escape(str(key)), escape(str(value)))
-            out(table)
+            console.print(table, soft_wrap=False)
     checks = ", ".join(f"{c.name} {c.status} {c.duration_ms}ms" for c in report.checks)
     out(f"[dim]checks: {escape(checks)}; exit code {report.exit_code}[/]")
     return buf.getvalue()
