@@ -119,7 +119,12 @@ def check(
         sdk=sdk,
         live=live,
     )
-    ctx = live_context(options)
+    from tokendoctor.target import TargetError
+
+    try:
+        ctx = live_context(options)
+    except TargetError as exc:  # no such PID, permission denied, unreadable env file: exit 2
+        raise click.UsageError(str(exc)) from None
     _State.redactor = ctx.redactor
     results = run_checks(ctx, ALL_CHECKS, deadline=timeout)
     report = rank(results, fail_on=fail_on)  # type: ignore[arg-type]
