@@ -536,3 +536,32 @@ def test_redact_cmdline() -> None:
         "job.jar",
     )
     assert set(removed) == {JAVA_SECRET, JAVA_SECRET + "x", ARG_SECRET, "hunter2hunter2", TOKEN_MARKER}
+
+
+def test_process_in_another_mount_namespace_is_read_through_its_root(machine: Machine) -> None:
+    """A container's process seen from the host: HOME, config paths and /etc/passwd are its own."""
+    pid = _describe(machine, {"AWS_CONFIG_FILE": "conf/aws", "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token"}, started=NOW - dt.timedelta(hours=2), uid=1000)
+    proc = machine.root / "proc" / str(pid)
+    (machine.root / "proc" / "self" / "ns").mkdir(parents=True)
+    (proc / "ns").mkdir()
+    os.symlink("mnt:[4026531840]", machine.root / "proc" / "self" / "ns" / "mnt")
+    os.symlink("mnt:[4026532999]", proc / "ns" / "mnt")
+    os.symlink("/app", proc / "cwd")
+    container = proc / "root"
+    (container / "etc").mkdir(parents=True)
+    (container / "etc" / "passwd").write_text("app:x:1000:1000::/home/app:/bin/sh\n")
+    env, info, _ = load_process(pid, machine.root, ticks_per_second=100)
+    assert info.fs_root == str(container) and info.user == "app" and info.home == "/home/app"
+    assert env["HOME"] == f"{container}/home/app"
+    assert env["AWS_CONFIG_FILE"] == f"{container}/app/conf/aws"
+    assert env["AWS_WEB_IDENTITY_TOKEN_FILE"] == f"{container}/var/run/token"
+    ctx = _ctx(machine, pid)
+    data = process.check(ctx).data
+    assert data["fs_root"] == str(container) and "another mount namespace" in data["summary"]
+
+
+def test_long_command_lines_are_bounded(machine: Machine) -> None:
+    _describe(machine, {"HOME": "/h"}, started=NOW, cmdline=["java", "-cp", "x" * 5000, *[f"a{i}" for i in range(100)]])
+    shown = process.check(_ctx(machine)).data["cmdline"]
+    assert len(shown) == 65 and shown[-1] == "…(+39 more arguments)"
+    assert shown[2] == "x" * 300 + "…(+4700 chars)"

@@ -81,6 +81,8 @@ class ProcessInfo:
     started_at: _dt.datetime | None = None
     user: str | None = None
     home: str | None = None
+    fs_root: str | None = None
+    """``/proc/PID/root`` when the process is in another mount namespace (a container): its files are read there."""
 
 
 @dataclass(frozen=True, kw_only=True)

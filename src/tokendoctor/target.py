@@ -25,8 +25,13 @@ from tokendoctor.redact import mask_key
 MAX_ENV_BYTES = 4 * 1024 * 1024
 MAX_CMDLINE_BYTES = 256 * 1024
 
-#: Environment variables that describe files relative to the process's working directory.
-_RELATIVE_PATH_VARS = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE")
+#: Environment variables naming files, which botocore resolves against the process's cwd and root.
+_PATH_VARS = (
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -260,22 +265,36 @@ def load_process(pid: int, root: Path, ticks_per_second: int | None = None) -> t
         proc_stat = b""
     ticks = ticks_per_second or os.sysconf("SC_CLK_TCK")
     started = start_time(stat, proc_stat, ticks)
+    # A process in another mount namespace (a container seen from its host) sees its own files:
+    # read them through /proc/PID/root, and its users from that root's /etc/passwd.
+    fs_root = proc / "root" if _other_mount_namespace(proc, root) else None
     uid = _real_uid(status)
-    user, user_home = _user(uid, root) if uid is not None else (None, None)
+    user, user_home = _user(uid, fs_root or root) if uid is not None else (None, None)
     home = env.get("HOME") or user_home
     if home and not env.get("HOME"):
         env["HOME"] = home  # what expanduser("~") gives that process: its user's home
     cwd = _cwd(proc)
-    if cwd:
-        for var in _RELATIVE_PATH_VARS:
-            value = env.get(var)
-            if value and not value.startswith(("/", "~")):
-                env[var] = os.path.join(cwd, value)
+    for var in _PATH_VARS:
+        value = env.get(var)
+        if value and cwd and not value.startswith(("/", "~")):
+            env[var] = value = os.path.join(cwd, value)
+        if value and fs_root is not None and value.startswith("/"):
+            env[var] = str(fs_root) + value
+    if fs_root is not None and env.get("HOME", "").startswith("/"):
+        env["HOME"] = str(fs_root) + env["HOME"]
     argv = [os.fsdecode(a) for a in cmdline.split(b"\0")]
     if argv and argv[-1] == "":
         argv.pop()
     shown, removed = redact_cmdline(argv)
-    info = ProcessInfo(pid=pid, source="pid", cmdline=shown, started_at=started, user=user or (f"uid {uid}" if uid is not None else None), home=home)
+    info = ProcessInfo(
+        pid=pid,
+        source="pid",
+        cmdline=shown,
+        started_at=started,
+        user=user or (f"uid {uid}" if uid is not None else None),
+        home=home,
+        fs_root=str(fs_root) if fs_root is not None else None,
+    )
     return env, info, removed
 
 
@@ -284,6 +303,14 @@ def _cwd(proc: Path) -> str | None:
         return os.readlink(proc / "cwd")
     except OSError:
         return None
+
+
+def _other_mount_namespace(proc: Path, root: Path) -> bool:
+    """True when both mount namespaces are readable and differ (``mnt:[4026531840]`` links)."""
+    try:
+        return os.readlink(proc / "ns" / "mnt") != os.readlink(root / "proc" / "self" / "ns" / "mnt")
+    except OSError:
+        return False
 
 
 def load_target(

@@ -60,6 +60,14 @@ def span(seconds: float) -> str:
     return f"{seconds} s"
 
 
+def _shown_cmdline(argv: tuple[str, ...], max_args: int = 64, max_len: int = 300) -> list[str]:
+    """The (already redacted) command line, bounded: a JVM classpath can be 100 KiB."""
+    shown = [a if len(a) <= max_len else a[:max_len] + f"…(+{len(a) - max_len} chars)" for a in argv[:max_args]]
+    if len(argv) > max_args:
+        shown.append(f"…(+{len(argv) - max_args} more arguments)")
+    return shown
+
+
 def section(ctx: Context, proc: ProcessInfo) -> dict[str, Any]:
     now = ctx.now()
     age = int((now - proc.started_at).total_seconds()) if proc.started_at else None
@@ -71,14 +79,18 @@ def section(ctx: Context, proc: ProcessInfo) -> dict[str, Any]:
         "age_seconds": age,
         "user": proc.user,
         "home": proc.home,
-        "cmdline": list(proc.cmdline),
+        "cmdline": _shown_cmdline(proc.cmdline),
     }
+    if proc.fs_root:
+        data["fs_root"] = proc.fs_root
     if proc.source == "pid":
         who = f"pid {proc.pid}" + (f" ({proc.user})" if proc.user else "")
         if age is not None:
             data["summary"] = f"{who}, running {span(age)} (started {data['started_at']})"
         else:
             data["summary"] = f"{who}, start time unknown"
+        if proc.fs_root:
+            data["summary"] += f"; in another mount namespace: its files are read under {proc.fs_root}"
     else:
         data["summary"] = f"environment from --env-file {ctx.options.env_file} (no process: age unknown)"
     return data
