@@ -221,7 +221,7 @@ def _describe(
     boot: dt.datetime = NOW,
 ) -> int:
     btime = int(boot.timestamp()) - 7 * 86400
-    ticks = int(round((started.timestamp() - btime) * 100))
+    ticks = round((started.timestamp() - btime) * 100)
     machine.file("proc/stat", f"cpu  1 2 3 4\nbtime {btime}\nprocesses 99\n")
     after = ["S", "1", pid, pid, "0", "-1", "4194560", *["0"] * 12, str(ticks), "1000", "200"]
     machine.file(f"proc/{pid}/stat", f"{pid} (my job) (x) S " + " ".join(map(str, after[1:])) + "\n")

@@ -93,7 +93,7 @@ def check(
     verbose: bool,
     debug: bool,
 ) -> None:
-    """Diagnose the credentials this shell's programs would use."""
+    """Diagnose the credentials this shell's programs (or, with --pid/--env-file, another process) would use."""
     from tokendoctor.checks import ALL_CHECKS
     from tokendoctor.context import Options, live_context
     from tokendoctor.render import get_renderer

@@ -63,7 +63,7 @@ def parse_env_file(data: bytes, name: str = "env file") -> dict[str, str]:
         line = line.rstrip("\r").strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("export ") or line.startswith("export\t"):
+        if line.startswith(("export ", "export\t")):
             line = line[len("export") :].lstrip()
         key, sep, value = line.partition("=")
         key = key.strip()
