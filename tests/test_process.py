@@ -565,3 +565,29 @@ def test_long_command_lines_are_bounded(machine: Machine) -> None:
     shown = process.check(_ctx(machine)).data["cmdline"]
     assert len(shown) == 65 and shown[-1] == "…(+39 more arguments)"
     assert shown[2] == "x" * 300 + "…(+4700 chars)"
+
+
+def test_the_target_is_diagnosed_not_this_shell(
+    machine: Machine, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell_secret = "shell-secret-MARKER-0c1d"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASHELLSHELLSHELL1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", shell_secret)
+    monkeypatch.setenv("AWS_PROFILE", "shell-profile")
+    pid = _spawn(children, _session_env(machine))
+    rc = main(["check", "--offline", "--json", "-v", "--pid", str(pid)])
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    assert rc == 0
+    assert doc["credentials"]["resolved"]["access_key_id"] == "ASIA…WXYZ"
+    assert doc["credentials"]["profile"] == "default"  # the child has no AWS_PROFILE
+    td101 = next(c for c in doc["causes"] if c["code"] == "TD101")
+    assert td101["evidence"]["access_key_id"] == "ASIA…WXYZ"
+    assert "TD102" not in [c["code"] for c in doc["causes"]]
+    for marker in (*MARKERS, shell_secret):
+        assert marker not in out.out + out.err
+    # without --pid the same shell is diagnosed: its long-term key and profile
+    main(["check", "--offline", "--json"])
+    shell = json.loads(capsys.readouterr().out)
+    assert shell["credentials"]["profile"] == "shell-profile" and shell["causes"][0]["code"] == "TD105"  # no such profile here
+    assert "process" not in shell

@@ -35,7 +35,9 @@ from tokendoctor.redact import mask_key
 
 NAME = "process"
 
-#: STS session lifetimes in seconds (AssumeRole / GetSessionToken API reference, DurationSeconds).
+#: STS session lifetimes in seconds, from the STS API reference (DurationSeconds): AssumeRole 900..43200,
+#: default 3600, at most 3600 when a role session assumes a role (chaining); GetSessionToken and
+#: GetFederationToken up to 129600 (GetSessionToken's default is 43200).
 ASSUME_ROLE_DEFAULT = 3600
 ASSUME_ROLE_MAX = 12 * 3600
 ROLE_CHAINING_MAX = 3600
