@@ -441,7 +441,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD504",
         name="process-outlived-credentials",
         severity="error",
-        priority=3,
+        priority=0,  # before TD202: same expiry, plus the process's timeline and the need to restart it
         title="The process has run longer than its static temporary credentials can live",
         why=(
             "The process was started with temporary credentials in its environment. Nothing refreshes "

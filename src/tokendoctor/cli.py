@@ -93,7 +93,7 @@ def check(
     verbose: bool,
     debug: bool,
 ) -> None:
-    """Diagnose the credentials this shell's programs would use."""
+    """Diagnose the credentials this shell's programs (or, with --pid/--env-file, another process) would use."""
     from tokendoctor.checks import ALL_CHECKS
     from tokendoctor.context import Options, live_context
     from tokendoctor.render import get_renderer
@@ -119,7 +119,12 @@ def check(
         sdk=sdk,
         live=live,
     )
-    ctx = live_context(options)
+    from tokendoctor.target import TargetError
+
+    try:
+        ctx = live_context(options)
+    except TargetError as exc:  # no such PID, permission denied, unreadable env file: exit 2
+        raise click.UsageError(str(exc)) from None
     _State.redactor = ctx.redactor
     results = run_checks(ctx, ALL_CHECKS, deadline=timeout)
     report = rank(results, fail_on=fail_on)  # type: ignore[arg-type]

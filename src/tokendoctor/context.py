@@ -81,6 +81,8 @@ class ProcessInfo:
     started_at: _dt.datetime | None = None
     user: str | None = None
     home: str | None = None
+    fs_root: str | None = None
+    """``/proc/PID/root`` when the process is in another mount namespace (a container): its files are read there."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,4 +126,12 @@ def live_context(options: Options, env: Mapping[str, str] | None = None) -> Cont
     redactor.add_from_env(environ)
     # Undocumented seam for benchmarks and end-to-end tests: describe another machine's /sys and /proc.
     root = Path(environ.get("TOKENDOCTOR_FS_ROOT") or "/")
-    return Context(env=environ, root=root, options=options, redactor=redactor)
+    process = None
+    if options.pid is not None or options.env_file is not None:
+        # --pid / --env-file: diagnose that environment instead (tokendoctor.target; raises TargetError).
+        from tokendoctor.target import load_target
+
+        environ, process, secrets = load_target(options.pid, options.env_file, environ, root)
+        redactor.add_from_env(environ)
+        redactor.add(*secrets)
+    return Context(env=environ, root=root, options=options, redactor=redactor, process=process)
