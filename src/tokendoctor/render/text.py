@@ -12,6 +12,7 @@ from rich.table import Table
 from tokendoctor.models import Report
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "bold green"}
+_LABEL = {"sdk": "SDK"}
 _VERDICT = {
     "ok": "OK: no cause for ExpiredToken found",
     "warning": "WARNING: these credentials will (or may) fail with ExpiredToken",
@@ -43,7 +44,7 @@ def render(report: Report, *, color: bool = False, width: int = 100, verbose: bo
     for name, data in report.sections.items():
         summary = data.get("summary") if isinstance(data, dict) else None
         if summary and name != "credentials":
-            out(escape(f"{name.capitalize()}: {summary}"))
+            out(escape(f"{_LABEL.get(name, name.capitalize())}: {summary}"))
     out()
     if report.causes:
         out("[bold]Likely causes, most likely first[/]")
@@ -68,6 +69,16 @@ def render(report: Report, *, color: bool = False, width: int = 100, verbose: bo
         for i, row in enumerate(chain, 1):
             style = {"used": "bold green", "shadowed": "yellow", "error": "red", "not-checked": "dim"}.get(row["status"], "")
             table.add_row(str(i), row["provider"], f"[{style}]{row['status']}[/]" if style else row["status"], escape(row["detail"]))
+        out(table)
+    sdk = report.sections.get("sdk") or {}
+    if sdk.get("chain") and sdk.get("name") not in ("python", "cli-v2"):
+        table = Table(title=f"Credential chain ({sdk['name']} order; refresh: {sdk['refresh_window']['summary']})", title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("provider")
+        table.add_column("status")
+        table.add_column("detail")
+        for i, row in enumerate(sdk["chain"], 1):
+            table.add_row(str(i), row["provider"], row["status"], escape(row["detail"]))
         out(table)
     for name, data in report.sections.items():
         rows = data.get("rows") if isinstance(data, dict) else None
