@@ -91,7 +91,8 @@ STATES: dict[str, dict[str, Any]] = {
         env={"AWS_DEFAULT_PROFILE": "other", "AWS_PROFILE": "dev"},
         config=ROLE_DEV + "[profile other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = othersecretothersecret\n",
         creds=STATIC_DEFAULT,
-        expect={"python": "config-file", "java-v1": "profile", "java-v2": "profile", "go-v2": "profile", "js-v3": "ini"},
+        # the AWS CLI v2 reads AWS_PROFILE first; Java 1.x reads only ~/.aws/credentials, which has no [dev]
+        expect={"python": "config-file", "cli-v2": "assume-role", "java-v1": None, "java-v2": "profile", "go-v2": "profile", "js-v3": "ini"},
     ),
     "java-and-go-env-aliases": dict(
         env={"AWS_ACCESS_KEY": "AKIAALIASALIASALIAS1", "AWS_SECRET_KEY": "aliassecretaliassecret"},
@@ -140,9 +141,13 @@ def test_python_winner_is_botocores_own(machine: Machine, name: str) -> None:
         token.write_text("eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDAsImlzcyI6Imh0dHBzOi8vZXhhbXBsZSJ9.c2ln")
         machine.env["AWS_WEB_IDENTITY_TOKEN_FILE"] = str(token)
     expected = _botocore_says(machine.env, state.get("profile"))
-    for sdk_name in ("python", "cli-v2"):
-        got = sdk.check(_ctx(machine, sdk_name=sdk_name, profile=state.get("profile"))).data["winner"]
-        assert got == expected == state["expect"]["python"]
+    got = sdk.check(_ctx(machine, sdk_name="python", profile=state.get("profile"))).data["winner"]
+    assert got == expected == state["expect"]["python"]
+    # the CLI v2's bundled botocore reads AWS_PROFILE before AWS_DEFAULT_PROFILE: botocore with only AWS_PROFILE is its oracle
+    cli_env = {k: v for k, v in machine.env.items() if not (k == "AWS_DEFAULT_PROFILE" and machine.env.get("AWS_PROFILE"))}
+    cli_expected = _botocore_says(cli_env, state.get("profile"))
+    got = sdk.check(_ctx(machine, sdk_name="cli-v2", profile=state.get("profile"))).data["winner"]
+    assert got == cli_expected == state["expect"].get("cli-v2", state["expect"]["python"])
 
 
 def test_js_v3_profile_before_env_is_a_disagreement(machine: Machine) -> None:
@@ -345,3 +350,30 @@ def test_property_and_env_secrets_never_appear_in_any_output(machine: Machine) -
             assert secret not in blob, (sdk_name, secret)
         # and the context's redactor knows the property secrets, for the CLI's last pass
         assert PROP_SECRET not in ctx.redactor.redact(f"x {PROP_SECRET} y")
+
+
+def test_java_v1_reads_one_profile_file(machine: Machine) -> None:
+    """AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else the legacy ~/.aws/config; never AWS_SHARED_CREDENTIALS_FILE."""
+    machine.env["AWS_PROFILE"] = "dev"
+    machine.config(ROLE_DEV + "[default]\nregion = us-east-1\n")
+    legacy = sdk.check(_ctx(machine, sdk_name="java-v1")).data
+    assert legacy["winner"] == "profile"  # no credentials file: the config file is read
+    machine.credentials(STATIC_DEFAULT)
+    row = next(r for r in sdk.check(_ctx(machine, sdk_name="java-v1")).data["chain"] if r["provider"] == "profile")
+    assert row["status"] == "absent" and "credentials" in row["detail"]
+    other = machine.base / "java-creds"
+    other.write_text("[dev]\naws_access_key_id = AKIAJAVAJAVAJAVA1234\naws_secret_access_key = javasecretjavasecret\n")
+    machine.env["AWS_SHARED_CREDENTIALS_FILE"] = str(other)
+    assert sdk.check(_ctx(machine, sdk_name="java-v1")).data["winner"] is None
+    machine.env["AWS_CREDENTIAL_PROFILES_FILE"] = str(other)
+    data = sdk.check(_ctx(machine, sdk_name="java-v1")).data
+    assert data["winner"] == "profile"
+    assert "static keys" in data["chain"][3]["detail"]
+
+
+def test_cli_v2_reads_AWS_PROFILE_first_and_keeps_TD106(machine: Machine) -> None:
+    _build(machine, STATES["AWS_DEFAULT_PROFILE-vs-AWS_PROFILE"])
+    cli = sdk.check(_ctx(machine, sdk_name="cli-v2")).data
+    assert (cli["profile"], cli["profile_selected_by"]) == ("dev", "AWS_PROFILE")
+    assert {"sdk": "python", "winner": "config-file", "source": "profile:other"} in cli["disagreements"]
+    assert "TD106" in [f.code for r in derive(_results(machine, "cli-v2")) for f in r.findings]

@@ -21,6 +21,8 @@ JAVA_V1_CHAIN = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/
 JAVA_V1_ENV = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/EnvironmentVariableCredentialsProvider.java"
 JAVA_V1_SYSPROPS = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/SystemPropertiesCredentialsProvider.java"
 JAVA_V1_PROFILE_NAME = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/profile/internal/AwsProfileNameLoader.java"
+JAVA_V1_PROFILE_FILE = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/profile/path/AwsProfileFileLocationProvider.java"
+CLI_V2_CONFIG = f"{_GH}/aws/aws-cli/blob/v2/awscli/botocore/configprovider.py"
 JAVA_V1_FETCHER = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/BaseCredentialsFetcher.java"
 JAVA_V2_CHAIN = f"{_GH}/aws/aws-sdk-java-v2/blob/master/core/auth/src/main/java/software/amazon/awssdk/auth/credentials/DefaultCredentialsProvider.java"
 JAVA_V2_SYSPROPS = f"{_GH}/aws/aws-sdk-java-v2/blob/master/core/auth/src/main/java/software/amazon/awssdk/auth/credentials/SystemPropertyCredentialsProvider.java"
@@ -119,12 +121,12 @@ CLI_V2 = SdkChain(
     name="cli-v2",
     title="AWS CLI v2",
     source_url=BOTOCORE_CREDENTIALS,
-    read_at="installed botocore (the CLI v2 bundles its own copy of botocore)",
+    read_at="installed botocore's provider order; profile variables from aws/aws-cli@1298edf51ea34538e2ffa59d49b921056ae0f1a6",
     sources=(),
     access_key_vars=PYTHON.access_key_vars,
     secret_key_vars=PYTHON.secret_key_vars,
     token_vars=PYTHON.token_vars,
-    profile_vars=PYTHON.profile_vars,
+    profile_vars=("AWS_PROFILE", "AWS_DEFAULT_PROFILE"),
     profile_property=None,
     profile_property_first=False,
     system_properties=None,
@@ -133,11 +135,13 @@ CLI_V2 = SdkChain(
     refresh_window=_BOTOCORE_WINDOW,
     uses_botocore=True,
     notes=(
-        "The AWS CLI v2 resolves credentials with its bundled botocore, so the chain order is botocore's.",
+        "The AWS CLI v2 resolves credentials with its bundled copy of botocore, so the provider order is botocore's.",
+        "Difference: the bundled copy reads AWS_PROFILE before AWS_DEFAULT_PROFILE (awscli/botocore/configprovider.py); "
+        "boto3's botocore reads AWS_DEFAULT_PROFILE first.",
         "Difference: the CLI caches assume-role and SSO role credentials as JSON in ~/.aws/cli/cache, "
         "so `aws` commands can keep working (or keep failing) from that cache while a program re-assumes the role.",
     ),
-    unconfirmed=("profile variable precedence of the bundled botocore copy (reported as the installed botocore's)",),
+    unconfirmed=("that the bundled botocore's provider order equals the installed botocore's (it is taken from the installed one)",),
 )
 
 JAVA_V1 = SdkChain(
@@ -168,9 +172,10 @@ JAVA_V1 = SdkChain(
         ),
         Source(
             id="profile",
-            reads=("~/.aws/credentials", "AWS_PROFILE", "-Daws.profile"),
+            reads=("AWS_CREDENTIAL_PROFILES_FILE", "~/.aws/credentials", "~/.aws/config (only when there is no credentials file)", "AWS_PROFILE", "-Daws.profile"),
             refreshes=None,
-            source_url=JAVA_V1_CHAIN,
+            source_url=JAVA_V1_PROFILE_FILE,
+            note="one file: AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else the legacy ~/.aws/config; AWS_SHARED_CREDENTIALS_FILE is not read",
         ),
         Source(
             id="container",
@@ -209,7 +214,8 @@ JAVA_V1 = SdkChain(
         "AWS_SECURITY_TOKEN is not read.",
     ),
     unconfirmed=(
-        "whether ProfileCredentialsProvider also reads ~/.aws/config profiles and sso_* settings",
+        "which profile settings ProfileCredentialsProvider supports (sso_*, credential_process) and how it names "
+        "sections of the legacy ~/.aws/config fallback ('profile NAME' is read as NAME here)",
         "refresh window of STSAssumeRoleSessionCredentialsProvider",
     ),
 )

@@ -102,7 +102,10 @@ class State:
     profiles: dict[str, dict[str, str]]
     config_ok: bool
     props: JavaProperties
-    analysis: Any  # credentials.ChainAnalysis
+    analysis: Any  # credentials.ChainAnalysis (boto3's botocore)
+    cli_analysis: Any = None  # the same, with the AWS CLI v2's profile-variable order
+    java_v1_profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    java_v1_file: str = ""
 
 
 def _profiles(analysis: Any) -> dict[str, dict[str, str]]:
@@ -118,6 +121,49 @@ def _profiles(analysis: Any) -> dict[str, dict[str, str]]:
     return merged
 
 
+def _java_v1_profiles(env: Mapping[str, str], home: Any) -> tuple[str, dict[str, dict[str, str]]]:
+    """Java 1.x reads ONE profile file: AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else ~/.aws/config."""
+    from pathlib import Path
+
+    from botocore.configloader import raw_config_parse
+
+    override = env.get("AWS_CREDENTIAL_PROFILES_FILE")
+    candidates = [Path(override)] if override else [Path(home) / ".aws" / "credentials", Path(home) / ".aws" / "config"]
+    for path in candidates:
+        if path.is_file():
+            try:
+                parsed = raw_config_parse(str(path))
+            except Exception:  # noqa: BLE001 - unreadable: no profiles, the credentials check reports the file
+                return str(path), {}
+            profiles = {}
+            for name, section in parsed.items():
+                profiles[name[len("profile ") :] if name.startswith("profile ") else name] = dict(section)
+            return str(path), profiles
+    return str(candidates[0]), {}
+
+
+def _cli_analysis(ctx: Context, original: Any) -> Any:
+    """botocore's analysis as the AWS CLI v2 sees it: its bundled botocore reads AWS_PROFILE first."""
+    import copy
+    import threading
+
+    env = ctx.env
+    plain, default = env.get("AWS_PROFILE"), env.get("AWS_DEFAULT_PROFILE")
+    if ctx.options.profile is not None or not plain or not default or plain == default or original.error is not None:
+        return original
+    from tokendoctor.checks.credentials import _assign_statuses, analyse
+
+    cli_env = {k: v for k, v in env.items() if k != "AWS_DEFAULT_PROFILE"}
+    cli_ctx = Context(env=cli_env, root=ctx.root, now=ctx.now, options=ctx.options, redactor=ctx.redactor, process=ctx.process, _memo={}, _memo_lock=threading.Lock())
+    result = analyse(cli_ctx)
+    if result.error is None:
+        probed = {s.method: s for s in original.providers if s.method in ("container-role", "iam-role")}
+        result.providers = [copy.copy(probed[s.method]) if s.method in probed else s for s in result.providers]
+        result.winner = next((s for s in result.providers if s.found or s.status == "error"), None)
+        _assign_statuses(result)
+    return result
+
+
 def machine_state(ctx: Context) -> State:
     from tokendoctor.checks.roles import chain
 
@@ -127,6 +173,7 @@ def machine_state(ctx: Context) -> State:
     for name in ("aws.secretKey", "aws.secretAccessKey", "aws.sessionToken"):
         ctx.redactor.add(props.values.get(name))
     config_ok = analysis.error is None
+    java_v1_file, java_v1_profiles = _java_v1_profiles(ctx.env, ctx.home)
     return State(
         env=ctx.env,
         explicit_profile=ctx.options.profile,
@@ -134,6 +181,9 @@ def machine_state(ctx: Context) -> State:
         config_ok=config_ok,
         props=props,
         analysis=analysis,
+        cli_analysis=_cli_analysis(ctx, analysis),
+        java_v1_profiles=java_v1_profiles,
+        java_v1_file=java_v1_file,
     )
 
 
@@ -231,14 +281,15 @@ def profile_kinds(section: Mapping[str, str]) -> list[str]:
     return kinds
 
 
-def _profile_row(row: Row, state: State, profile: str, order: Sequence[str], allowed: Sequence[str] | None = None) -> None:
+def _profile_row(row: Row, state: State, profile: str, order: Sequence[str], allowed: Sequence[str] | None = None, java_v1: bool = False) -> None:
     row.category = f"profile:{profile}"
     if not state.config_ok:
         row.status, row.detail = "not-checked", "the shared config files cannot be read (see the credentials check)"
         return
-    section = state.profiles.get(profile)
+    profiles, where = (state.java_v1_profiles, state.java_v1_file) if java_v1 else (state.profiles, "the config or credentials file")
+    section = profiles.get(profile)
     if section is None:
-        row.detail = f"profile '{profile}' is not in the config or credentials file"
+        row.detail = f"profile '{profile}' is not in {where}"
         return
     kinds = [k for k in order if k in profile_kinds(section)]
     if allowed is not None:
@@ -388,7 +439,7 @@ def evaluate(chain: sdks.SdkChain, state: State) -> Evaluation:
             if chain.name == "go-v2" and explicit:
                 row.detail = "see explicit-profile"
                 continue
-            _profile_row(row, state, profile, _GO_ORDER if chain.name == "go-v2" else _GENERIC_ORDER)
+            _profile_row(row, state, profile, _GO_ORDER if chain.name == "go-v2" else _GENERIC_ORDER, java_v1=chain.name == "java-v1")
         elif source.id == "sso":
             _profile_row(row, state, profile, _GENERIC_ORDER, allowed=("sso",))
         elif source.id == "ini":
@@ -435,7 +486,7 @@ def botocore_source(method: str | None, env: Mapping[str, str], profile: str) ->
 
 
 def _botocore_evaluation(chain: sdks.SdkChain, state: State) -> Evaluation:
-    analysis = state.analysis
+    analysis = state.cli_analysis if chain.name == "cli-v2" and state.cli_analysis is not None else state.analysis
     ev = Evaluation(sdk=chain.name, rows=[], profile=analysis.profile, profile_selected_by=analysis.profile_source)
     for provider in analysis.providers:
         row = Row(provider=provider.method, status=provider.status, detail=provider.detail, source_url=sdks.BOTOCORE_CREDENTIALS)
