@@ -377,3 +377,38 @@ def test_cli_v2_reads_AWS_PROFILE_first_and_keeps_TD106(machine: Machine) -> Non
     assert (cli["profile"], cli["profile_selected_by"]) == ("dev", "AWS_PROFILE")
     assert {"sdk": "python", "winner": "config-file", "source": "profile:other"} in cli["disagreements"]
     assert "TD106" in [f.code for r in derive(_results(machine, "cli-v2")) for f in r.findings]
+
+
+def test_cli_end_to_end_sdk_flag(machine: Machine, capsys: Any, monkeypatch: Any) -> None:
+    """The real CLI: --sdk js-v3 with an exported session and AWS_PROFILE=dev; JSON validates, secrets stay out."""
+    import jsonschema
+
+    from tokendoctor.cli import main
+
+    machine.config(ROLE_DEV)
+    machine.credentials(STATIC_DEFAULT)
+    monkeypatch.setenv("HOME", str(machine.home))
+    monkeypatch.setenv("TOKENDOCTOR_FS_ROOT", str(machine.root))
+    for name, value in {**SESSION_ENV, "AWS_PROFILE": "dev"}.items():
+        monkeypatch.setenv(name, value)
+    rc = main(["check", "--offline", "--json", "--sdk", "js-v3", "--fail-on", "warning"])
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text()))
+    assert rc == 1
+    assert doc["sdk"]["winner"] == "ini" and doc["sdk"]["botocore_winner"] == "env"
+    codes = [c["code"] for c in doc["causes"]]
+    assert "TD506" in codes and "TD102" not in codes and "TD101" not in codes
+    assert SESSION_ENV["AWS_SECRET_ACCESS_KEY"] not in out and SESSION_ENV["AWS_SESSION_TOKEN"] not in out
+    rc = main(["check", "--offline", "--sdk", "java-v2"])
+    text = capsys.readouterr().out
+    assert "SDK: java-v2 would use env (env); botocore agrees" in text
+    assert "Credential chain (java-v2 order" in text and "system-properties" in text
+
+
+def test_docs_tables_are_the_data() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "sdks.md").read_text()
+    generated = doc.split("<!-- BEGIN GENERATED: tokendoctor.sdks.markdown() -->\n", 1)[1].split("<!-- END GENERATED -->", 1)[0]
+    assert generated == sdks.markdown(), "regenerate docs/sdks.md from tokendoctor.sdks.markdown()"

@@ -436,3 +436,32 @@ def source_url(chain: SdkChain, source_id: str) -> str:
         if source.id == source_id:
             return source.source_url
     return chain.source_url
+
+
+def markdown() -> str:
+    """The tables as Markdown (the generated part of docs/sdks.md; a test keeps the two equal)."""
+    lines: list[str] = []
+    for chain in SDKS.values():
+        lines += [f"### `{chain.name}`: {chain.title}", "", f"Order from [{chain.source_url.rsplit('/', 1)[-1]}]({chain.source_url}); read at: {chain.read_at}.", ""]
+        if chain.sources:
+            lines += ["| # | source | reads | refreshes | notes |", "|---|---|---|---|---|"]
+            for i, s in enumerate(chain.sources, 1):
+                refresh = {True: "yes", False: "no", None: "depends on the profile"}[s.refreshes]
+                reads = ", ".join(f"`{r}`" for r in s.reads)
+                lines.append(f"| {i} | [{s.id}]({s.source_url}) | {reads} | {refresh} | {s.note} |")
+        else:
+            lines.append("The providers of the installed botocore, in its order (`tokendoctor check` prints them).")
+        lines += [
+            "",
+            f"- Environment credentials: key {', '.join(f'`{v}`' for v in chain.access_key_vars)}; "
+            f"secret {', '.join(f'`{v}`' for v in chain.secret_key_vars)}; token {', '.join(f'`{v}`' for v in chain.token_vars)} (first set name wins).",
+            f"- Profile: {', '.join(f'`{v}`' for v in chain.profile_vars)}"
+            + (f", `-D{chain.profile_property}` ({'before' if chain.profile_property_first else 'after'} the variable)" if chain.profile_property else "")
+            + ", else `default`."
+            + (" Setting it skips environment credentials." if chain.profile_var_drops_env else ""),
+            f"- Refresh window: {chain.refresh_window.summary} ([source]({chain.refresh_window.source_url})).",
+        ]
+        lines += [f"- {note}" for note in chain.notes]
+        lines += [f"- Not confirmed: {item}." for item in chain.unconfirmed]
+        lines.append("")
+    return "\n".join(lines)
