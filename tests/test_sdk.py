@@ -52,61 +52,61 @@ def _ctx(machine: Machine, *, sdk_name: str = "python", cmdline: tuple[str, ...]
 
 # Each state: env, config, credentials, --profile, JVM cmdline -> expected winner per SDK.
 STATES: dict[str, dict[str, Any]] = {
-    "exported-session-with-AWS_PROFILE": dict(
-        env={**SESSION_ENV, "AWS_PROFILE": "dev"},
-        config=ROLE_DEV,
-        creds=STATIC_DEFAULT,
-        expect={"python": "env", "cli-v2": "env", "java-v1": "env", "java-v2": "env", "go-v2": "env", "js-v3": "ini"},
-    ),
-    "java-properties-and-env": dict(
-        env=dict(SESSION_ENV),
-        cmdline=JAVA_CMDLINE,
-        expect={"python": "env", "java-v1": "env", "java-v2": "system-properties", "go-v2": "env", "js-v3": "env"},
-    ),
-    "java-properties-only": dict(
-        env={},
-        creds=None,
-        cmdline=JAVA_CMDLINE,
-        expect={"python": None, "java-v1": "system-properties", "java-v2": "system-properties", "go-v2": None, "js-v3": None},
-    ),
-    "profile-given-in-code": dict(
-        env=dict(SESSION_ENV),
-        config=ROLE_DEV,
-        creds=STATIC_DEFAULT,
-        profile="dev",
-        expect={"python": "assume-role", "java-v1": "env", "java-v2": "env", "go-v2": "explicit-profile", "js-v3": "ini"},
-    ),
-    "env-web-identity-and-static-default": dict(
-        env={"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/token", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/web"},
-        creds=STATIC_DEFAULT,
-        expect={
+    "exported-session-with-AWS_PROFILE": {
+        "env": {**SESSION_ENV, "AWS_PROFILE": "dev"},
+        "config": ROLE_DEV,
+        "creds": STATIC_DEFAULT,
+        "expect": {"python": "env", "cli-v2": "env", "java-v1": "env", "java-v2": "env", "go-v2": "env", "js-v3": "ini"},
+    },
+    "java-properties-and-env": {
+        "env": dict(SESSION_ENV),
+        "cmdline": JAVA_CMDLINE,
+        "expect": {"python": "env", "java-v1": "env", "java-v2": "system-properties", "go-v2": "env", "js-v3": "env"},
+    },
+    "java-properties-only": {
+        "env": {},
+        "creds": None,
+        "cmdline": JAVA_CMDLINE,
+        "expect": {"python": None, "java-v1": "system-properties", "java-v2": "system-properties", "go-v2": None, "js-v3": None},
+    },
+    "profile-given-in-code": {
+        "env": dict(SESSION_ENV),
+        "config": ROLE_DEV,
+        "creds": STATIC_DEFAULT,
+        "profile": "dev",
+        "expect": {"python": "assume-role", "java-v1": "env", "java-v2": "env", "go-v2": "explicit-profile", "js-v3": "ini"},
+    },
+    "env-web-identity-and-static-default": {
+        "env": {"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/token", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/web"},
+        "creds": STATIC_DEFAULT,
+        "expect": {
             "python": "assume-role-with-web-identity",
             "java-v1": "web-identity",
             "java-v2": "web-identity",
             "go-v2": "web-identity",
             "js-v3": "ini",
         },
-    ),
-    "AWS_DEFAULT_PROFILE-vs-AWS_PROFILE": dict(
-        env={"AWS_DEFAULT_PROFILE": "other", "AWS_PROFILE": "dev"},
-        config=ROLE_DEV + "[profile other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = othersecretothersecret\n",
-        creds=STATIC_DEFAULT,
+    },
+    "AWS_DEFAULT_PROFILE-vs-AWS_PROFILE": {
+        "env": {"AWS_DEFAULT_PROFILE": "other", "AWS_PROFILE": "dev"},
+        "config": ROLE_DEV + "[profile other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = othersecretothersecret\n",
+        "creds": STATIC_DEFAULT,
         # the AWS CLI v2 reads AWS_PROFILE first; Java 1.x reads only ~/.aws/credentials, which has no [dev]
-        expect={"python": "config-file", "cli-v2": "assume-role", "java-v1": None, "java-v2": "profile", "go-v2": "profile", "js-v3": "ini"},
-    ),
-    "java-and-go-env-aliases": dict(
-        env={"AWS_ACCESS_KEY": "AKIAALIASALIASALIAS1", "AWS_SECRET_KEY": "aliassecretaliassecret"},
-        creds=None,
-        expect={"python": None, "java-v1": "env", "java-v2": None, "go-v2": "env", "js-v3": None},
-    ),
-    "sso-profile-selected-by-AWS_PROFILE": dict(
-        env={"AWS_PROFILE": "sso"},
-        config=(
+        "expect": {"python": "config-file", "cli-v2": "assume-role", "java-v1": None, "java-v2": "profile", "go-v2": "profile", "js-v3": "ini"},
+    },
+    "java-and-go-env-aliases": {
+        "env": {"AWS_ACCESS_KEY": "AKIAALIASALIASALIAS1", "AWS_SECRET_KEY": "aliassecretaliassecret"},
+        "creds": None,
+        "expect": {"python": None, "java-v1": "env", "java-v2": None, "go-v2": "env", "js-v3": None},
+    },
+    "sso-profile-selected-by-AWS_PROFILE": {
+        "env": {"AWS_PROFILE": "sso"},
+        "config": (
             "[profile sso]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
             "sso_account_id = 123456789012\nsso_role_name = Dev\n"
         ),
-        expect={"python": "sso", "java-v1": "profile", "java-v2": "profile", "go-v2": "profile", "js-v3": "sso"},
-    ),
+        "expect": {"python": "sso", "java-v1": "profile", "java-v2": "profile", "go-v2": "profile", "js-v3": "sso"},
+    },
 }
 
 

@@ -136,10 +136,14 @@ CLI_V2 = SdkChain(
     uses_botocore=True,
     notes=(
         "The AWS CLI v2 resolves credentials with its bundled copy of botocore, so the provider order is botocore's.",
-        "Difference: the bundled copy reads AWS_PROFILE before AWS_DEFAULT_PROFILE (awscli/botocore/configprovider.py); "
-        "boto3's botocore reads AWS_DEFAULT_PROFILE first.",
-        "Difference: the CLI caches assume-role and SSO role credentials as JSON in ~/.aws/cli/cache, "
-        "so `aws` commands can keep working (or keep failing) from that cache while a program re-assumes the role.",
+        (
+            "Difference: the bundled copy reads AWS_PROFILE before AWS_DEFAULT_PROFILE (awscli/botocore/configprovider.py); "
+            "boto3's botocore reads AWS_DEFAULT_PROFILE first."
+        ),
+        (
+            "Difference: the CLI caches assume-role and SSO role credentials as JSON in ~/.aws/cli/cache, "
+            "so `aws` commands can keep working (or keep failing) from that cache while a program re-assumes the role."
+        ),
     ),
     unconfirmed=("that the bundled botocore's provider order equals the installed botocore's (it is taken from the installed one)",),
 )
@@ -214,8 +218,10 @@ JAVA_V1 = SdkChain(
         "AWS_SECURITY_TOKEN is not read.",
     ),
     unconfirmed=(
-        "which profile settings ProfileCredentialsProvider supports (sso_*, credential_process) and how it names "
-        "sections of the legacy ~/.aws/config fallback ('profile NAME' is read as NAME here)",
+        (
+            "which profile settings ProfileCredentialsProvider supports (sso_*, credential_process) and how it names "
+            "sections of the legacy ~/.aws/config fallback ('profile NAME' is read as NAME here)"
+        ),
         "refresh window of STSAssumeRoleSessionCredentialsProvider",
     ),
 )
@@ -453,8 +459,11 @@ def markdown() -> str:
             lines.append("The providers of the installed botocore, in its order (`tokendoctor check` prints them).")
         lines += [
             "",
-            f"- Environment credentials: key {', '.join(f'`{v}`' for v in chain.access_key_vars)}; "
-            f"secret {', '.join(f'`{v}`' for v in chain.secret_key_vars)}; token {', '.join(f'`{v}`' for v in chain.token_vars)} (first set name wins).",
+            (
+                f"- Environment credentials: key {', '.join(f'`{v}`' for v in chain.access_key_vars)}; "
+                f"secret {', '.join(f'`{v}`' for v in chain.secret_key_vars)}; "
+                f"token {', '.join(f'`{v}`' for v in chain.token_vars)} (first set name wins)."
+            ),
             f"- Profile: {', '.join(f'`{v}`' for v in chain.profile_vars)}"
             + (f", `-D{chain.profile_property}` ({'before' if chain.profile_property_first else 'after'} the variable)" if chain.profile_property else "")
             + ", else `default`."

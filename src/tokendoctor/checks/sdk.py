@@ -137,7 +137,7 @@ def _java_v1_profiles(env: Mapping[str, str], home: Any) -> tuple[str, dict[str,
                 return str(path), {}
             profiles = {}
             for name, section in parsed.items():
-                profiles[name[len("profile ") :] if name.startswith("profile ") else name] = dict(section)
+                profiles[name.removeprefix("profile ")] = dict(section)
             return str(path), profiles
     return str(candidates[0]), {}
 
@@ -323,7 +323,8 @@ def _env_row(row: Row, chain: sdks.SdkChain, state: State, ev: Evaluation) -> No
 
 def _sysprops_row(row: Row, chain: sdks.SdkChain, state: State) -> None:
     row.category = "system-properties"
-    assert chain.system_properties is not None
+    if chain.system_properties is None:
+        return
     key_p, secret_p, token_p = chain.system_properties
     values = state.props.values
     key, secret, token = values.get(key_p), values.get(secret_p), values.get(token_p)
@@ -510,7 +511,7 @@ def check(ctx: Context) -> CheckResult:
     evaluations = {name: evaluate(sdks.get(name), state) for name in sdks.NAMES}
     selected = evaluations[chain.name]
     botocore = evaluations["python"]
-    disagreements = [
+    disagreements: list[dict[str, Any]] = [
         {"sdk": name, "winner": ev.winner.provider if ev.winner else None, "source": ev.source}
         for name, ev in evaluations.items()
         if name != chain.name and ev.source != selected.source
