@@ -363,7 +363,13 @@ GO_V2 = SdkChain(
         "A profile given in code beats environment keys; AWS_PROFILE does not (environment keys still win).",
         "The profile name is AWS_PROFILE, then AWS_DEFAULT_PROFILE (env_config.go).",
     ),
-    unconfirmed=("the release in which the lifetime-based advisory window of aws.CredentialsCache shipped",),
+    unconfirmed=(
+        "the release in which the lifetime-based advisory window of aws.CredentialsCache shipped",
+        (
+            "the order inside a profile: the commit read (02d654c4) also contains debug prints, so it may be a branch; "
+            "an older commit (ae853705) has no SSO branch and puts credential_process before credential_source"
+        ),
+    ),
 )
 
 JS_V3 = SdkChain(
