@@ -472,6 +472,61 @@ _CAUSES: tuple[Cause, ...] = (
         ),
     ),
     Cause(
+        code="TD506",
+        name="sdk-uses-other-source",
+        severity="warning",
+        priority=12,
+        title="This SDK uses different credentials than the AWS CLI / boto3 would",
+        why=(
+            "Each AWS SDK walks its own documented chain: Java 2.x reads -Daws.* system properties first, "
+            "JavaScript v3 skips environment keys when AWS_PROFILE is set, Go v2 only lets a profile given in "
+            "code beat environment keys. The credentials you checked with the CLI (`aws sts get-caller-identity`, "
+            "`aws configure list`) are then not the ones the failing program uses, and their expiry tells you nothing."
+        ),
+        fix="Inspect and fix the source this SDK uses (see the SDK chain table), or remove it so the SDK reaches the refreshable one.",
+    ),
+    Cause(
+        code="TD507",
+        name="java-system-property-credentials",
+        severity="warning",
+        priority=11,
+        title="Credentials are passed as Java system properties (-Daws.accessKeyId ...)",
+        why=(
+            "The Java SDKs read aws.accessKeyId / aws.secretKey (1.x) or aws.secretAccessKey (2.x) and "
+            "aws.sessionToken from the JVM's system properties: first of all sources in 2.x, right after the "
+            "environment in 1.x. They are fixed when the JVM starts; a session passed this way expires and is never "
+            "refreshed, and it hides every profile and role."
+        ),
+        fix="Remove the -Daws.* credential properties from the java command line (and JAVA_TOOL_OPTIONS); use a role profile or the instance/container role.",
+    ),
+    Cause(
+        code="TD508",
+        name="sdk-reads-other-profile",
+        severity="warning",
+        priority=21,
+        title="This SDK selects a different profile than the AWS CLI / boto3",
+        why=(
+            "botocore prefers AWS_DEFAULT_PROFILE over AWS_PROFILE; the Java SDKs and JavaScript v3 do not read "
+            "AWS_DEFAULT_PROFILE at all, Go v2 prefers AWS_PROFILE, and Java also reads -Daws.profile. With both "
+            "variables set (or a system property), the program and the CLI use different profiles."
+        ),
+        fix="Set only AWS_PROFILE (`unset AWS_DEFAULT_PROFILE`) and drop -Daws.profile, so every SDK selects the same profile.",
+    ),
+    Cause(
+        code="TD509",
+        name="sdk-env-variable-aliases",
+        severity="warning",
+        priority=22,
+        title="This SDK reads environment credentials from variables the AWS CLI ignores",
+        why=(
+            "Java 1.x and Go v2 also accept AWS_ACCESS_KEY / AWS_SECRET_KEY (Java 1.x even prefers AWS_SECRET_KEY "
+            "over AWS_SECRET_ACCESS_KEY); botocore prefers AWS_SECURITY_TOKEN over AWS_SESSION_TOKEN, which no "
+            "other SDK reads. Stale copies in those names give the program a different (expired) key, secret or "
+            "token than the one the CLI shows."
+        ),
+        fix="Unset AWS_ACCESS_KEY, AWS_SECRET_KEY and AWS_SECURITY_TOKEN; export one consistent set of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or none.",
+    ),
+    Cause(
         code="TD901",
         name="check-crashed",
         severity="warning",

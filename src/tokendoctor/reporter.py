@@ -31,8 +31,9 @@ def derive(results: Sequence[CheckResult]) -> list[CheckResult]:
     """Pure step before ranking: data and findings that need several checks' results
     (the clock's offset applied to the credentials' expiry, the IMDS Date header as a clock reference)."""
     from tokendoctor.checks.clock import combine
+    from tokendoctor.checks.sdk import adjust
 
-    return combine(results)
+    return adjust(combine(results))
 
 
 def rank(results: Sequence[CheckResult], *, fail_on: FailOn = "error") -> Report:

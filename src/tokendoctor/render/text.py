@@ -81,6 +81,16 @@ def render(report: Report, *, color: bool = False, width: int | None = None, ver
             style = {"used": "bold green", "shadowed": "yellow", "error": "red", "not-checked": "dim"}.get(row["status"], "")
             table.add_row(str(i), row["provider"], f"[{style}]{row['status']}[/]" if style else row["status"], escape(row["detail"]))
         console.print(table, soft_wrap=False)
+    sdk = report.sections.get("sdk") or {}
+    if sdk.get("chain") and sdk.get("name") not in ("python", "cli-v2"):
+        table = Table(title=f"Credential chain ({sdk['name']} order; refresh: {sdk['refresh_window']['summary']})", title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("provider")
+        table.add_column("status")
+        table.add_column("detail")
+        for i, row in enumerate(sdk["chain"], 1):
+            table.add_row(str(i), row["provider"], row["status"], escape(row["detail"]))
+        console.print(table, soft_wrap=False)
     for name, data in report.sections.items():
         rows = data.get("rows") if isinstance(data, dict) else None
         if rows:
