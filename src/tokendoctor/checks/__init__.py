@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tokendoctor.checks import clock, container, credentials, imds, platform, web_identity
+from tokendoctor.checks import clock, container, credentials, imds, live, platform, web_identity
 from tokendoctor.runner import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -11,5 +11,6 @@ ALL_CHECKS: tuple[Check, ...] = (
     Check(imds.NAME, imds.check, "Instance metadata: token, hop limit, role and the raw credential document"),
     Check(container.NAME, container.check, "The container credentials endpoint (ECS task role, EKS Pod Identity)"),
     Check(web_identity.NAME, web_identity.check, "The web identity token file: claims, expiry, rotation"),
+    Check(live.NAME, live.check, "--live: STS GetCallerIdentity with the resolved credentials, and what AWS answered"),
     Check(clock.NAME, clock.check, "The clock: offset against NTP / Amazon Time Sync, and whether anything keeps it synchronized"),
 )
