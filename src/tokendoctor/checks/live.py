@@ -83,7 +83,11 @@ def check(ctx: Context) -> CheckResult:
     if not probe.ran:
         data["message"] = probe.reason
         data["summary"] = f"not verified: {probe.reason}"
-        return CheckResult(name=NAME, status="skipped", detail=probe.reason, data=data)
+        chaining = role_chaining(ctx, analysis, probe)  # what the config alone shows
+        data["role_chaining"] = chaining
+        findings = (_td505(analysis, probe, chaining),) if chaining and chaining.get("chained") else ()
+        data["rows"] = _rows(data)
+        return CheckResult(name=NAME, status="skipped", detail=probe.reason, data=data, findings=findings)
     call = probe.call or _sts.Call(status="error")
     offset, offset_source = clock_offset(call)
     data.update(
@@ -224,7 +228,7 @@ def role_chaining(ctx: Context, analysis: Any, probe: _sts.StsProbe) -> dict[str
     call = probe.call
     if call is not None and call.error_code == "ValidationError" and "role chaining" in call.message:
         return {"chained": True, "source": None, "source_arn": None, "evidence": f"AssumeRole refused: {call.message}"}
-    if analysis.error is not None or analysis.method != "assume-role":
+    if analysis.error is not None or not _uses_role_profile(analysis, probe):
         if probe.arn and probe.role_name:
             return {"chained": None, "source": analysis.method, "source_arn": None, "evidence": "assumed-role session from outside a role profile: how it was obtained is not visible here"}
         return None
@@ -252,6 +256,15 @@ def role_chaining(ctx: Context, analysis: Any, probe: _sts.StsProbe) -> dict[str
     if src.get("credential_process"):
         return _chained(None, label, None, f"'{src_name}' uses credential_process: whether it returns a role session is not visible here")
     return _chained(False, label, None, f"profile '{name}' assumes {role} from the long-term keys of '{src_name}'")
+
+
+def _uses_role_profile(analysis: Any, probe: _sts.StsProbe) -> bool:
+    if probe.method:
+        return probe.method == "assume-role"
+    if analysis.method:
+        return bool(analysis.method == "assume-role")
+    # the static analysis leaves a role profile whose source needs the network unresolved
+    return any(s.method == "assume-role" and s.status == "not-checked" for s in analysis.providers)
 
 
 def _chained(chained: bool | None, source: str, source_arn: str | None, evidence: str) -> dict[str, Any]:

@@ -120,7 +120,12 @@ def probe(ctx: Context) -> StsProbe:
 
 
 def loopback_only(ctx: Context) -> bool:
-    return os.environ.get(LOOPBACK_ONLY_ENV) == "1" or ctx.env.get(LOOPBACK_ONLY_ENV) == "1"
+    """Read under sdkenv's lock, so a check that swapped ``os.environ`` meanwhile cannot hide the variable.
+    Call it before entering :func:`botocore_environment` (the lock is re-entrant)."""
+    from tokendoctor.sdkenv import _LOCK
+
+    with _LOCK:
+        return os.environ.get(LOOPBACK_ONLY_ENV) == "1" or ctx.env.get(LOOPBACK_ONLY_ENV) == "1"
 
 
 def _is_loopback(url: str) -> bool:
@@ -316,9 +321,9 @@ class _Deadline:
         )
 
 
-def _hooks(ctx: Context, session: Any, calls: list[Call]) -> None:
-    """Record the endpoint, response Date and errors of every request botocore sends for us."""
-    guard = loopback_only(ctx)
+def _hooks(ctx: Context, session: Any, calls: list[Call], guard: bool) -> None:
+    """Record the endpoint, response Date and errors of every request botocore sends for us;
+    with ``guard``, refuse any request that would leave loopback."""
 
     def before_send(request: Any, **_: Any) -> None:
         if guard and not _is_loopback(request.url):
@@ -382,11 +387,12 @@ def _probe(ctx: Context) -> StsProbe:
     deadline = _Deadline(ctx)
     calls: list[Call] = []
     result = StsProbe(ran=True)
+    guard = loopback_only(ctx)
     with botocore_environment(ctx.env):
         try:
             session = botocore.session.Session(profile=ctx.options.profile)
             session.set_default_client_config(deadline.config())
-            _hooks(ctx, session, calls)
+            _hooks(ctx, session, calls, guard)
             result.region = session.get_config_variable("region")
             resolver = create_credential_resolver(session)
             _guard(ctx, resolver)
@@ -487,12 +493,13 @@ def identify(ctx: Context, access_key: str, secret_key: str, token: str | None) 
 
     deadline = _Deadline(ctx)
     calls: list[Call] = []
+    guard = loopback_only(ctx)
     ctx.redactor.add(secret_key, token)
     kwargs = {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key, "aws_session_token": token}
     with botocore_environment(ctx.env):
         try:
             session = botocore.session.Session(profile=ctx.options.profile)
-            _hooks(ctx, session, calls)
+            _hooks(ctx, session, calls, guard)
         except (bex.BotoCoreError, ValueError) as exc:
             return _error_call(ctx, exc, calls)
     return _call(ctx, calls, _maker(ctx, session, "sts", deadline, kwargs), lambda c: c.get_caller_identity())
