@@ -418,8 +418,9 @@ def test_cli_ok_against_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, cap
 
 
 def _validate(doc: dict[str, Any]) -> None:
-    import jsonschema
     from importlib.resources import files
+
+    import jsonschema
 
     schema = json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text())
     jsonschema.validate(doc, schema)

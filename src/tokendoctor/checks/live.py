@@ -57,8 +57,8 @@ def check(ctx: Context) -> CheckResult:
         return CheckResult(name=NAME, status="skipped", detail="--live not given")
     from tokendoctor.checks.roles import chain
 
+    probe = _sts.probe(ctx)  # first: its deadline starts now, while other checks build the chain analysis
     analysis = chain(ctx)
-    probe = _sts.probe(ctx)
     data: dict[str, Any] = {
         "status": "skipped",
         "stage": probe.stage,
@@ -85,9 +85,9 @@ def check(ctx: Context) -> CheckResult:
         data["summary"] = f"not verified: {probe.reason}"
         chaining = role_chaining(ctx, analysis, probe)  # what the config alone shows
         data["role_chaining"] = chaining
-        findings = (_td505(analysis, probe, chaining),) if chaining and chaining.get("chained") else ()
+        early = (_td505(analysis, probe, chaining),) if chaining and chaining.get("chained") else ()
         data["rows"] = _rows(data)
-        return CheckResult(name=NAME, status="skipped", detail=probe.reason, data=data, findings=findings)
+        return CheckResult(name=NAME, status="skipped", detail=probe.reason, data=data, findings=early)
     call = probe.call or _sts.Call(status="error")
     offset, offset_source = clock_offset(call)
     data.update(
@@ -169,20 +169,25 @@ def _findings(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str,
 
 
 def _td503(ctx: Context, data: dict[str, Any], offset: float | None) -> Finding:
-    from tokendoctor.checks.clock import sync_fix
+    from tokendoctor.checks.clock import CHRONY_TIME_SYNC_LINE
     from tokendoctor.platform import detect
 
     if offset is not None:
         direction = f"{abs(offset):.0f} s {'ahead of' if offset > 0 else 'behind'} AWS"
-        head = f"The local clock is {direction} (from the {data['clock_offset_source']} of the STS answer)"
+        source = {"date-header": "Date header", "error-message": "error message"}.get(str(data["clock_offset_source"]), "answer")
+        head = f"The local clock is {direction} (from the {source} of the STS answer)"
     else:
         head = "AWS rejected the request's timestamp"
+    server = CHRONY_TIME_SYNC_LINE if detect(ctx).on_ec2 else "server time.aws.com iburst"
     return Finding(
         code="TD503",
         evidence=_evidence(data, "server_date", "request_time", "server_time", "clock_offset_seconds"),
         fix=(
-            f"{head}: {data['error_code']} ({data['message']}). SigV4 allows 5 minutes; botocore does not correct "
-            "skew, so every call fails until the clock is right.\n" + sync_fix(detect(ctx).on_ec2)
+            f"{head}: {data['error_code']} ({data['message']}). SigV4 allows 5 minutes and botocore does not correct "
+            "skew, so every call fails until the clock is right. Step it now and keep it synchronized:\n"
+            "  sudo chronyc makestep      (or: sudo timedatectl set-ntp true)\n"
+            f"  with chrony configured against a reachable server ({server}); the clock cause (TD401/TD402), "
+            "when reported, has the full setup."
         ),
     )
 
@@ -241,7 +246,7 @@ def role_chaining(ctx: Context, analysis: Any, probe: _sts.StsProbe) -> dict[str
         kind = "instance" if source == "Ec2InstanceMetadata" else "container (task)"
         return _chained(True, f"credential_source = {source}", None, f"profile '{name}' assumes {role} with the {kind} role's session")
     if source == "Environment":
-        return _verify(ctx, probe, f"credential_source = Environment", ctx.env.get("AWS_ACCESS_KEY_ID"), ctx.env.get("AWS_SECRET_ACCESS_KEY"), ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN"), f"profile '{name}' assumes {role} with the exported credentials")
+        return _verify(ctx, probe, "credential_source = Environment", ctx.env.get("AWS_ACCESS_KEY_ID"), ctx.env.get("AWS_SECRET_ACCESS_KEY"), ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN"), f"profile '{name}' assumes {role} with the exported credentials")
     src_name = cfg.get("source_profile")
     if not src_name:
         return None
