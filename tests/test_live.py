@@ -372,6 +372,31 @@ def test_credential_process_needs_allow_process(machine: Machine, stub: StsStub)
     assert allowed.data["status"] == "ok" and allowed.data["method"] == "custom-process" and marker.exists()
 
 
+def test_sso_refresh_is_never_written_to_the_token_cache(machine: Machine, stub: StsStub) -> None:
+    import hashlib
+
+    machine.config(
+        "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Dev\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n"
+    )
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cache = machine.home / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps({
+        "startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1", "accessToken": "cached-sso-access-token",
+        "expiresAt": soon, "clientId": "client", "clientSecret": "client-secret-MARKER-0505",
+        "registrationExpiresAt": "2099-01-01T00:00:00Z", "refreshToken": "cached-refresh-token",
+    }))
+    before = cache.read_bytes()
+    machine.env.update(AWS_PROFILE="dev", AWS_ENDPOINT_URL=stub.url)  # STS, SSO portal and SSO OIDC all on the stub
+    result = live.check(ctx_for(machine))
+    assert result.data["status"] == "ok" and result.data["method"] == "sso"
+    assert ("POST", "/token") in stub.paths  # botocore refreshed the near-expiry token...
+    assert cache.read_bytes() == before  # ...and the refreshed token was not written back
+    assert sorted(p.name for p in cache.parent.iterdir()) == [cache.name]
+    assert result.data["access_key_id"] == "ASIA…1234"
+
+
 # ------------------------------------------------------------------- CLI
 
 

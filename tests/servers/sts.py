@@ -1,5 +1,8 @@
 """A small STS endpoint on loopback for the answers moto's server cannot give.
 
+It also answers the SSO portal (GetRoleCredentials) and SSO OIDC (CreateToken,
+a token refresh) so the read-only SSO path can be tested.
+
 moto accepts any credentials and any clock, so ``ExpiredToken``, ``RequestExpired``,
 ``InvalidClientTokenId``, ``SignatureDoesNotMatch`` and ``RequestTimeTooSkewed``
 come from here: real STS error XML (query protocol, as botocore's STS model
@@ -15,6 +18,7 @@ credentials and region botocore signed with::
 from __future__ import annotations
 
 import email.utils
+import json
 import threading
 import time
 import urllib.parse
@@ -45,6 +49,10 @@ class StsStub:
     send_date: bool = True
     arn: str = "arn:aws:sts::210987654321:assumed-role/stub-role/stub-session"
     requests: list[Request] = field(default_factory=list)
+    paths: list[tuple[str, str]] = field(default_factory=list)
+    sso_role_credentials: dict[str, str] = field(
+        default_factory=lambda: {"accessKeyId": "ASIASSOSTUB000001234", "secretAccessKey": "sso-secret-MARKER-0303", "sessionToken": "sso-token-MARKER-0404"}
+    )
 
     def __post_init__(self) -> None:
         stub = self
@@ -55,9 +63,19 @@ class StsStub:
             def log_message(self, *_: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:  # the SSO portal: GetRoleCredentials
+                stub.paths.append(("GET", self.path))
+                creds = {"roleCredentials": {**stub.sso_role_credentials, "expiration": int((time.time() + 3600) * 1000)}}
+                stub._send_json(self, creds)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                raw = self.rfile.read(length).decode()
+                stub.paths.append(("POST", self.path))
+                if self.path == "/token":  # SSO OIDC CreateToken (a token refresh)
+                    stub._send_json(self, {"accessToken": "refreshed-sso-access-token", "expiresIn": 28800, "tokenType": "Bearer", "refreshToken": "refreshed-refresh-token"})
+                    return
+                form = dict(urllib.parse.parse_qsl(raw))
                 stub.requests.append(
                     Request(
                         form=form,
@@ -84,6 +102,15 @@ class StsStub:
         self._httpd = Server((self.host, 0), Handler)
         self.url = f"http://{self.host}:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def _send_json(self, h: BaseHTTPRequestHandler, doc: dict[str, Any]) -> None:
+        body = json.dumps(doc).encode()
+        h.send_response_only(200)
+        h.send_header("Date", email.utils.formatdate(time.time() + self.date_offset, usegmt=True))
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
 
     def error(self, code: str, message: str, status: int = 403) -> StsStub:
         self.code, self.message, self.status = code, message, status

@@ -338,6 +338,8 @@ def _summary(data: dict[str, Any], probe: _sts.StsProbe) -> str:
     stage = " while resolving the credentials" if probe.stage == "resolve" else ""
     if status == "network":
         return f"STS unreachable{where}{stage}: {data['message']}"
+    if status == "error" and not data.get("error_code"):
+        return f"not verified{stage}: {data['message']}"
     return f"REJECTED by STS{where}{stage}: {data['error_code'] or status}: {data['message'] or ''}".rstrip(": ")
 
 
