@@ -261,9 +261,9 @@ def _guard(ctx: Context, resolver: Any) -> None:
 
     for provider in resolver.providers:
         method = provider.METHOD
-        if method == "iam-role" and not _imds_allowed(ctx):
+        if method == "iam-role" and not _imds_allowed(ctx) and ctx.env.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
             provider.load = _refuse(
-                "the credentials would come from instance metadata, which is only queried on EC2 or with --imds"
+                "the credentials would need instance metadata, which is only queried on EC2 or with --imds"
             )
         elif method == "custom-process" and not allow_process:
             provider._popen = _refuse("credential_process is only run with --allow-process")
