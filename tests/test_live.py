@@ -317,6 +317,17 @@ def test_endpoint_url_from_the_config_file_is_honoured(machine: Machine, stub: S
     assert data["max_session_duration"] is None and "not loopback" in data["max_session_duration_note"]
 
 
+def test_get_role_access_denied_is_only_a_note(machine: Machine, stub: StsStub) -> None:
+    env_keys(machine, AWS_ENDPOINT_URL=stub.url, AWS_DEFAULT_REGION="eu-west-1")  # STS and IAM on the stub
+    result = live.check(ctx_for(machine))
+    data = result.data
+    assert data["status"] == "ok" and data["role_name"] == "stub-role"
+    assert data["max_session_duration"] is None
+    assert data["max_session_duration_note"] == "iam:GetRole not permitted for these credentials"
+    assert [r.form["Action"] for r in stub.requests] == ["GetCallerIdentity", "GetRole"]
+    assert result.findings == ()
+
+
 def test_connection_refused_is_a_network_error(machine: Machine) -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -124,6 +124,13 @@ class StsStub:
                 f"<Message>{self.message}</Message></Error><RequestId>c0ffee00-stub</RequestId></ErrorResponse>"
             )
             return self.status, body.encode()
+        if action == "GetRole":  # IAM, when AWS_ENDPOINT_URL sends it here too: a caller without iam:GetRole
+            body = (
+                '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+                "<Code>AccessDenied</Code><Message>User is not authorized to perform: iam:GetRole</Message></Error>"
+                "<RequestId>c0ffee00-stub</RequestId></ErrorResponse>"
+            )
+            return 403, body.encode()
         if action == "GetCallerIdentity":
             account = self.arn.split(":")[4]
             body = (
