@@ -527,6 +527,22 @@ _CAUSES: tuple[Cause, ...] = (
         fix="Unset AWS_ACCESS_KEY, AWS_SECRET_KEY and AWS_SECURITY_TOKEN; export one consistent set of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or none.",
     ),
     Cause(
+        code="TD510",
+        name="sts-unreachable",
+        severity="warning",
+        priority=60,
+        title="STS did not answer the live check",
+        why=(
+            "GetCallerIdentity got no answer (connection refused, timeout, TLS or proxy error), so the "
+            "credentials could not be verified. A program that cannot reach STS cannot assume or refresh "
+            "a role either, and its calls fail as soon as the current session ends."
+        ),
+        fix=(
+            "Check the endpoint settings (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, endpoint_url, "
+            "AWS_STS_REGIONAL_ENDPOINTS, the region), the proxy (HTTPS_PROXY/NO_PROXY) and outbound HTTPS."
+        ),
+    ),
+    Cause(
         code="TD901",
         name="check-crashed",
         severity="warning",

@@ -103,6 +103,8 @@ def check(
     _State.debug = debug
     if timeout <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    if offline and live:
+        raise click.UsageError("--offline and --live contradict each other; give one of them")
     if pid is not None and env_file is not None:
         raise click.UsageError("--pid and --env-file describe the same thing; give one of them")
     options = Options(

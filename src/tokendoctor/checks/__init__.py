@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tokendoctor.checks import clock, container, credentials, imds, platform, process, sdk, web_identity
+from tokendoctor.checks import clock, container, credentials, imds, live, platform, process, sdk, web_identity
 from tokendoctor.runner import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -12,6 +12,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     Check(container.NAME, container.check, "The container credentials endpoint (ECS task role, EKS Pod Identity)"),
     Check(web_identity.NAME, web_identity.check, "The web identity token file: claims, expiry, rotation"),
     Check(sdk.NAME, sdk.check, "Which source the SDK chosen with --sdk would use, and where the SDKs disagree"),
+    Check(live.NAME, live.check, "--live: STS GetCallerIdentity with the resolved credentials, and what AWS answered"),
     Check(clock.NAME, clock.check, "The clock: offset against NTP / Amazon Time Sync, and whether anything keeps it synchronized"),
     Check(process.NAME, process.check, "The process diagnosed with --pid/--env-file: user, age, and whether it outlived its credentials"),
 )

@@ -3,8 +3,8 @@
 Entry points: :func:`check` (the ``clock`` check: NTP measurement and offline
 sync health, TD401 clock-skew, TD402 clock-unsynchronized, TD403
 time-source-unreachable) and :func:`combine`, the pure step the reporter runs
-after all checks (``tokendoctor.reporter.derive``): it adds the IMDS ``Date``
-header as a clock reference and applies the offset to the winning credentials'
+after all checks (``tokendoctor.reporter.derive``): it adds the IMDS and STS
+(``--live``) ``Date`` headers as clock references and applies the offset to the winning credentials'
 expiry and botocore's refresh windows.  Doing that after the checks, on their
 results, keeps the clock check independent of the credentials and imds checks
 (no waiting on another thread) and keeps the arithmetic pure.
@@ -199,7 +199,7 @@ def present(data: dict[str, Any]) -> dict[str, Any]:
         head = f"local clock {_fmt_offset(offset)} vs {data['source']}"
         if data.get("delay_seconds") is not None:
             head += f" (delay {data['delay_seconds'] * 1000:.1f} ms, stratum {data['stratum']})"
-        elif data.get("source_kind") == "imds-date":
+        elif data.get("source_kind") in ("imds-date", "sts-date"):
             head += " (1 s resolution)"
     else:
         ntp = data.get("ntp") or {}
@@ -336,22 +336,30 @@ def combine(results: Sequence[CheckResult]) -> list[CheckResult]:
     findings = list(clock.findings)
     references = list(data.get("references") or [])
     imds = by_name.get("imds")
-    imds_offset = (imds.data or {}).get("date_header_offset_seconds") if imds is not None else None
-    if isinstance(imds_offset, (int, float)) and not any(r.get("kind") == "imds-date" for r in references):
+    live = by_name.get("live")
+    live_source = (live.data or {}).get("clock_offset_source") if live is not None else None
+    date_refs = (
+        ("imds-date", "IMDS Date header", (imds.data or {}).get("date_header_offset_seconds") if imds is not None else None),
+        ("sts-date", "STS error message" if live_source == "error-message" else "STS Date header",
+         (live.data or {}).get("clock_offset_seconds") if live is not None else None),
+    )
+    for kind, label, ref_offset in date_refs:  # NTP first; a Date header only when NTP gave nothing
+        if not isinstance(ref_offset, (int, float)) or any(r.get("kind") == kind for r in references):
+            continue
         references.append(
             {
-                "kind": "imds-date",
-                "label": "IMDS Date header",
-                "offset_seconds": round(float(imds_offset), 3),
+                "kind": kind,
+                "label": label,
+                "offset_seconds": round(float(ref_offset), 3),
                 "resolution_seconds": 1,
                 "detail": f"1 s resolution (+/-{DATE_HEADER_UNCERTAINTY / 2:g} s plus the round trip)",
             }
         )
         data["references"] = references
         if data.get("offset_seconds") is None:
-            data.update(offset_seconds=round(float(imds_offset), 3), source="IMDS Date header", source_kind="imds-date", delay_seconds=None, stratum=None, leap=None)
-            if abs(imds_offset) - DATE_HEADER_UNCERTAINTY > float(data.get("max_skew_seconds") or 0):
-                findings.append(_td401(data, float(imds_offset), "the IMDS Date header", DATE_HEADER_UNCERTAINTY))
+            data.update(offset_seconds=round(float(ref_offset), 3), source=label, source_kind=kind, delay_seconds=None, stratum=None, leap=None)
+            if abs(ref_offset) - DATE_HEADER_UNCERTAINTY > float(data.get("max_skew_seconds") or 0):
+                findings.append(_td401(data, float(ref_offset), f"the {label}", DATE_HEADER_UNCERTAINTY))
     offset = data.get("offset_seconds")
     creds = by_name.get("credentials")
     resolved = (creds.data or {}).get("resolved") if creds is not None else None
