@@ -319,3 +319,18 @@ def test_access_key_is_masked_and_secret_absent(machine: Machine) -> None:
     assert "sessionsecretsessionsecret" not in blob
     assert "sessiontokensessiontoken" not in blob
     assert "ASIAEXAMPLEEXAMPLEWXYZ" not in blob
+
+
+@pytest.mark.parametrize(("source", "needs"), [("Ec2InstanceMetadata", "iam-role"), ("EcsContainer", "container-role")])
+def test_role_with_credential_source_wins_without_querying_it(machine: Machine, source: str, needs: str) -> None:
+    # botocore's AssumeRoleProvider wins for such a profile (it raises if the source has nothing);
+    # the source is not queried offline, but the role is still the answer, not "no credentials".
+    machine.config(f"[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\ncredential_source = {source}\n")
+    if source == "EcsContainer":  # without it botocore's container source has nothing and the role errors
+        machine.env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/x"
+    result = credentials.check(machine.context(profile="job"))
+    resolved = result.data["resolved"]
+    assert resolved["method"] == "assume-role" and resolved["refreshable"] is True
+    row = next(r for r in result.data["chain"] if r["provider"] == "assume-role")
+    assert row["status"] == "used" and needs in row["detail"]
+    assert "TD201" not in codes(result)

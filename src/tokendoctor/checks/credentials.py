@@ -242,9 +242,9 @@ def _evaluate(provider: Any, ctx: Context) -> ProviderState:
         state.creds = provider.load()
     except _Refused as refused:
         state.status = "not-checked"
-        if refused.what == "iam-role":
+        if refused.what == "iam-role" and provider.METHOD == "iam-role":
             state.detail = "instance metadata not queried"
-        elif refused.what == "container-role":
+        elif refused.what == "container-role" and provider.METHOD == "container-role":
             state.would_use = True
             state.detail = "container credentials endpoint configured; not called"
         elif refused.what == "custom-process" and provider.METHOD == "custom-process":
