@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -164,7 +165,7 @@ def explain(text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str,
     from tokendoctor.render.explain import get_renderer as explain_renderer
 
     if not text or text == ("-",):
-        stdin = click.get_binary_stream("stdin")
+        stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO(sys.stdin.read(MAX_INPUT_CHARS).encode())
         if not text and stdin.isatty():
             raise click.UsageError("no error text: pass it as an argument, or pipe it on stdin (tokendoctor explain - < log.txt)")
         data = stdin.read(MAX_INPUT_CHARS).decode("utf-8", errors="replace")

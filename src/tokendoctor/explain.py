@@ -195,7 +195,7 @@ _MESSAGE_FAMILIES: tuple[tuple[re.Pattern[str], str, Category], ...] = tuple(
 
 # Clues in the text that point at where the credentials came from.
 _CLUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(p, re.I))
+    (name, re.compile(p[5:] if p.startswith("(?-i)") else p, 0 if p.startswith("(?-i)") else re.I))
     for name, p in (
         ("instance-metadata", r"InstanceProfileCredentials|InstanceMetadata|ec2[ _-]?metadata|\bimds\b|ec2imds|"
          r"EC2RoleProvider|EC2CredentialsFetcher|169\.254\.169\.254|fromInstanceMetadata|iam/security-credentials"),
@@ -207,9 +207,11 @@ _CLUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
          r"fromTemporaryCredentials|role_arn|source_profile|role chaining"),
         ("environment", r"EnvironmentVariableCredentials|EnvProvider|fromEnv\b|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|"
          r"environment variables?"),
-        ("profile-file", r"ProfileCredentialsProvider|SharedCredentials|aws_session_token|~/\.aws/credentials|fromIni"),
+        ("profile-file", r"(?-i)\bProfileCredentialsProvider|SharedCredentials|aws_session_token|~/\.aws/credentials|fromIni"),
         ("metadata-disabled", r"AWS_EC2_METADATA_DISABLED"),
         ("mfa", r"mfa_serial|MFA token"),
+        ("unreachable", r"Failed to connect to service endpoint|Unable to connect to|connection refused|No route to host|"
+         r"request send failed|connect: network is unreachable"),
         ("timeout", r"context deadline exceeded|timed? ?out|TimeoutError|connect timeout|request canceled"),
         ("not-found-404", r"StatusCode: 404|status code: 404|\b404 Not Found"),
     )
@@ -247,6 +249,7 @@ _BOTO_OP = re.compile(r"An error occurred \((?P<code>[\w.]+)\) when calling the 
 _JAVA1 = re.compile(r"(?P<msg>[^\n:]*?)\s*\(Service: (?P<svc>[^;()]+); Status Code: (?P<status>\d{3}); Error Code: (?P<code>[\w.]+); Request ID: (?P<rid>[^;()\s]+)")
 _JAVA2 = re.compile(r"(?P<msg>[^\n:]*?)\s*\(Service: (?P<svc>[^,;()]+), Status Code: (?P<status>\d{3}), Request ID: (?P<rid>[^,;()\s]+)")
 _JAVA_EXC = re.compile(r"(?:com\.amazonaws|software\.amazon\.awssdk)\.services\.(?P<svc>\w+)\.model\.(?P<cls>\w+)")
+_JAVA_PKG = re.compile(r"(?:com\.amazonaws|software\.amazon\.awssdk)\.services\.(?P<svc>\w+)\.")
 _GO2 = re.compile(r"operation error (?P<svc>[^:,\n]+): (?P<op>\w+)")
 _GO2_API = re.compile(r"api error (?P<code>[\w.]+): (?P<msg>[^\n]*)")
 _XML = {
@@ -258,7 +261,7 @@ _CODE_FIELD = re.compile(rf"""(?i)\b(?:code|Code|name|__type|x-amzn-ErrorType)['
 _CODE_ANYWHERE = re.compile(rf"\b(?P<code>{_CODE_ALT})\b")
 
 _REQUEST_ID = tuple(
-    re.compile(p, re.I)
+    re.compile(p)
     for p in (
         r"Request ID: ([A-Za-z0-9-]{6,})",
         r"RequestID: ([A-Za-z0-9-]{6,})",
@@ -266,8 +269,8 @@ _REQUEST_ID = tuple(
         r"""\brequestId['"]?\s*[:=]\s*['"]([A-Za-z0-9-]{6,})['"]""",
         r"<RequestId>\s*([A-Za-z0-9-]{6,})\s*</RequestId>",
         r"""['"]RequestId['"]\s*:\s*['"]([A-Za-z0-9-]{6,})['"]""",
-        r"""x-amzn?-request-?id['"]?\s*[:=,]\s*(?:<<)?['"]?([A-Za-z0-9-]{6,})""",
-        r"""\bRequestId['"]?\s*[:=]\s*['"]?([A-Za-z0-9-]{6,})""",
+        r"""(?i:x-amzn?-request-?id)['"]?\s*[:=,]\s*(?:<<)?['"]?([A-Za-z0-9-]{6,})""",
+        r"""\bRequestId['"]?\s*[:=]\s*['"]?(?!undefined|null)([A-Za-z0-9-]{6,})""",
     )
 )
 _HTTP_STATUS = tuple(
@@ -455,6 +458,9 @@ def parse(text: str) -> ErrorFacts:
         cls = exc["cls"]
         if not code and cls in _FAMILIES:
             code = cls
+    if not service and sdk in ("java-v1", "java-v2"):
+        pkg = _JAVA_PKG.search(text)
+        service = _service_id(pkg["svc"]) if pkg else None
     if not code:
         anywhere = _CODE_ANYWHERE.search(text)
         if anywhere:
@@ -565,10 +571,14 @@ _CLUE_BOOST: dict[str, dict[str, int]] = {
     "mfa": {"TD209": 130},
     "temporary-key": {"TD101": 10, "TD504": 10},
 }
-# Clues that only steer credential-provider failures.
+# Credential-provider failures: chain messages name every provider they tried, so the provider
+# names are no clue there; what failed and how is.
 _NO_CREDS_CLUES: dict[str, dict[str, int]] = {
+    "instance-metadata": {"TD302": 10, "TD303": 10},
+    "metadata-disabled": {"TD305": 140},
     "not-found-404": {"TD303": 90},
-    "timeout": {"TD301": 80, "TD302": 70},
+    "timeout": {"TD301": 100, "TD302": 60},
+    "unreachable": {"TD302": 60},
 }
 _FAMILY_BOOST: dict[str, dict[str, int]] = {
     "PartialCredentials": {"TD104": 200},
@@ -592,7 +602,8 @@ def _evidence(facts: ErrorFacts, code: str) -> dict[str, Any]:
         ev["skew_seconds"] = facts.skew_seconds
         ev["request_time"] = facts.request_time
         ev["server_time"] = facts.server_time
-    clues = [c for c in facts.clues if code in _CLUE_BOOST.get(c, {}) or code in _NO_CREDS_CLUES.get(c, {})]
+    table = _NO_CREDS_CLUES if facts.category == "no-credentials" else _CLUE_BOOST
+    clues = [c for c in facts.clues if code in table.get(c, {})]
     if clues:
         ev["clues"] = clues
     if facts.access_key_id and code in ("TD101", "TD504", "TD204", "TD104", "TD202"):
@@ -616,9 +627,8 @@ def rank(facts: ErrorFacts) -> list[RankedCause]:
     if facts.category is None:
         return []
     scores: dict[str, int] = dict(_BASE[facts.category])
-    boosts = [_CLUE_BOOST.get(c, {}) for c in facts.clues]
-    if facts.category == "no-credentials":
-        boosts += [_NO_CREDS_CLUES.get(c, {}) for c in facts.clues]
+    table = _NO_CREDS_CLUES if facts.category == "no-credentials" else _CLUE_BOOST
+    boosts = [table.get(c, {}) for c in facts.clues]
     if facts.category != "clock":
         boosts.append(_FAMILY_BOOST.get(facts.family or "", {}))
     if facts.category != "clock" and facts.skew_seconds is not None:
