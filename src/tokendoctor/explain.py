@@ -246,8 +246,8 @@ _SDK_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 _BOTO_OP = re.compile(r"An error occurred \((?P<code>[\w.]+)\) when calling the (?P<op>\w+) operation(?: \(reached max retries: \d+\))?: ?(?P<msg>[^\n]*)")
-_JAVA1 = re.compile(r"(?P<msg>[^\n:]*?)\s*\(Service: (?P<svc>[^;()]+); Status Code: (?P<status>\d{3}); Error Code: (?P<code>[\w.]+); Request ID: (?P<rid>[^;()\s]+)")
-_JAVA2 = re.compile(r"(?P<msg>[^\n:]*?)\s*\(Service: (?P<svc>[^,;()]+), Status Code: (?P<status>\d{3}), Request ID: (?P<rid>[^,;()\s]+)")
+_JAVA1 = re.compile(r"\(Service: (?P<svc>[^;()]+); Status Code: (?P<status>\d{3}); Error Code: (?P<code>[\w.]+); Request ID: (?P<rid>[^;()\s]+)")
+_JAVA2 = re.compile(r"\(Service: (?P<svc>[^,;()]+), Status Code: (?P<status>\d{3}), Request ID: (?P<rid>[^,;()\s]+)")
 _JAVA_EXC = re.compile(r"(?:com\.amazonaws|software\.amazon\.awssdk)\.services\.(?P<svc>\w+)\.model\.(?P<cls>\w+)")
 _JAVA_PKG = re.compile(r"(?:com\.amazonaws|software\.amazon\.awssdk)\.services\.(?P<svc>\w+)\.")
 _GO2 = re.compile(r"operation error (?P<svc>[^:,\n]+): (?P<op>\w+)")
@@ -417,6 +417,13 @@ def _clip(message: str | None, limit: int = 300) -> str | None:
     return (message[: limit - 1] + "…") if len(message) > limit else (message or None)
 
 
+def _message_before(text: str, match: re.Match[str]) -> str:
+    """The message in front of Java's ``(Service: ...)``: after the exception class, on the same line.
+    (Found by looking back from the anchor: a leading lazy group would be quadratic on long lines.)"""
+    line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+    return line.rsplit(": ", 1)[-1].strip()
+
+
 def parse(text: str) -> ErrorFacts:
     """Read the facts out of an (already masked) error text."""
     sdk = next((name for name, rule in _SDK_RULES if rule.search(text)), None)
@@ -432,10 +439,10 @@ def parse(text: str) -> ErrorFacts:
         if sdk not in ("python", "cli"):
             sdk = "python" if re.search(r"botocore|boto3|Traceback", text) else "cli"
     elif java1:
-        code, message, service = java1["code"], java1["msg"], _service_id(java1["svc"])
+        code, message, service = java1["code"], _message_before(text, java1), _service_id(java1["svc"])
         request_id, http_status = java1["rid"], int(java1["status"])
     elif java2:
-        message, service = java2["msg"], _service_id(java2["svc"])
+        message, service = _message_before(text, java2), _service_id(java2["svc"])
         request_id, http_status = java2["rid"], int(java2["status"])
     if go_api and not code:
         code, message = go_api["code"], go_api["msg"]
