@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -155,6 +156,36 @@ def causes(as_json: bool) -> None:
         return
     for c in CAUSES.values():
         click.echo(f"{c.code}  {c.name:<32} {c.severity:<8} {c.title}")
+
+
+@cli.command()
+@click.argument("text", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="Lowest severity that makes the exit code 1.")
+@click.option("--color/--no-color", default=None, help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the clues and the evidence behind each cause.")
+def explain(text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str, color: bool | None, verbose: bool) -> None:
+    """Explain an AWS error message, stack trace or log excerpt (TEXT, or '-' / nothing to read stdin)."""
+    from tokendoctor.explain import MAX_INPUT_CHARS
+    from tokendoctor.explain import explain as run_explain
+    from tokendoctor.render.explain import get_renderer as explain_renderer
+
+    if not text or text == ("-",):
+        stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO(sys.stdin.read(MAX_INPUT_CHARS).encode())
+        if not text and stdin.isatty():
+            raise click.UsageError("no error text: pass it as an argument, or pipe it on stdin (tokendoctor explain - < log.txt)")
+        data = stdin.read(MAX_INPUT_CHARS).decode("utf-8", errors="replace")
+    else:
+        data = " ".join(text)[:MAX_INPUT_CHARS]
+    if not data.strip():
+        raise click.UsageError("no error text: the input is empty")
+    result = run_explain(data, fail_on=fail_on)  # type: ignore[arg-type]
+    if color is None:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    rendered = explain_renderer("json" if as_json else (fmt or "text"))(result, color=color, verbose=verbose)
+    click.echo(_State.redactor.redact(rendered), nl=False)
+    raise SystemExit(result.exit_code)
 
 
 def main(argv: list[str] | None = None) -> int:

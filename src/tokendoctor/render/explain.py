@@ -1,0 +1,104 @@
+"""Renderers for ``tokendoctor explain``: the terminal text and the versioned JSON document.  Layout only."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from tokendoctor import __version__
+from tokendoctor.explain import Explanation
+
+SCHEMA_VERSION = 1
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "unrecognised": "bold"}
+
+
+def document(explanation: Explanation) -> dict[str, Any]:
+    """The JSON document (resources/explain.schema.json)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "explain",
+        "tool_version": __version__,
+        "status": explanation.status,
+        "exit_code": explanation.exit_code,
+        "error": explanation.error.to_dict(),
+        "causes": [c.to_dict() for c in explanation.causes],
+        "confirm": list(explanation.confirm),
+    }
+
+
+def render_json(explanation: Explanation, **_: Any) -> str:
+    return json.dumps(document(explanation), indent=2, default=str) + "\n"
+
+
+def _duration(seconds: int) -> str:
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
+    return " ".join(p for p in parts if p) or "0 s"
+
+
+def render_text(explanation: Explanation, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=False)
+    out = console.print
+    err = explanation.error
+    if not explanation.recognised:
+        out("[bold]Not recognised:[/] no AWS credential, token or clock error found in this text.")
+        out("Paste the whole message (the line with the error code and the request id), or run `tokendoctor check`.")
+        out(f"[dim]exit code {explanation.exit_code}[/]")
+        return buf.getvalue()
+    where = " ".join(x for x in (err.service, err.operation) if x)
+    head = f"{err.family} ({err.category})"
+    if where:
+        head += f" from {where}"
+    if err.sdk:
+        head += f", {err.sdk} SDK"
+    out(f"[{_STYLE[explanation.status]}]{escape(head)}[/]")
+    if err.code and err.code != err.family:
+        out(escape(f"  error code: {err.code}"))
+    if err.message:
+        out(escape(f"  message: {err.message}"))
+    facts = [f"request id {err.request_id}" if err.request_id else "", f"HTTP {err.http_status}" if err.http_status else "",
+             f"key {err.access_key_id}" if err.access_key_id else ""]
+    if any(facts):
+        out(escape("  " + ", ".join(f for f in facts if f)))
+    if err.skew_seconds is not None:
+        direction = {"ahead": "ahead of", "behind": "behind"}.get(err.skew_direction or "", "in step with")
+        out(escape(
+            f"  clock: request signed at {err.request_time}, AWS's time {err.server_time}: the signing machine's clock "
+            f"was {_duration(err.skew_seconds)} {direction} AWS (skew {err.skew_seconds:+d} s"
+            + (f", AWS allows {err.max_skew_seconds} s)" if err.max_skew_seconds else ")")
+        ))
+    if err.expires_at:
+        out(escape(f"  expired at {err.expires_at}" + (f", AWS's time {err.server_time}" if err.server_time else "")))
+    if verbose and err.clues:
+        out(escape(f"  clues: {', '.join(err.clues)}"))
+    out()
+    if explanation.causes:
+        out("[bold]Likely causes, most likely first[/]")
+        for i, cause in enumerate(explanation.causes, 1):
+            out(f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: {escape(cause.title)}")
+            out(f"   [dim]why:[/] {escape(cause.why)}")
+            if verbose and cause.evidence:
+                out(f"   [dim]seen:[/] {escape(', '.join(f'{k}={v}' for k, v in cause.evidence.items()))}")
+            lines = cause.fix.splitlines() or [""]
+            out(f"   [bold]fix:[/] {escape(lines[0])}")
+            for line in lines[1:]:
+                out(f"        {escape(line)}")
+        out()
+    if explanation.confirm:
+        out("[bold]Confirm on the machine that failed[/]" + (" (PID = the failing process's id)" if any("PID" in c for c in explanation.confirm) else ""))
+        for command in explanation.confirm:
+            out(f"  {escape(command)}")
+    out(f"[dim]exit code {explanation.exit_code}[/]")
+    return buf.getvalue()
+
+
+def get_renderer(fmt: str) -> Any:
+    return render_json if fmt == "json" else render_text
