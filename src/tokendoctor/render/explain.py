@@ -45,7 +45,7 @@ def _duration(seconds: int) -> str:
 
 def render_text(explanation: Explanation, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any) -> str:
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=False)
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
     out = console.print
     err = explanation.error
     if not explanation.recognised:
