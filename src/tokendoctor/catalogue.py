@@ -217,7 +217,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD208",
         name="conflicting-file-tokens",
         severity="warning",
-        priority=20,
+        priority=9,  # before TD204: the stale aws_security_token is why a freshly written session still fails
         title="A profile has both aws_security_token and aws_session_token, and they differ",
         why="botocore reads aws_security_token first; a stale value there wins over a fresh aws_session_token.",
         fix="Delete the aws_security_token line from the profile.",
@@ -304,7 +304,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD305",
         name="imds-disabled",
         severity="warning",
-        priority=8,
+        priority=4,  # as TD301-TD303: with nothing else in the chain, TD201 no-credentials is its symptom
         title="Instance metadata is switched off for the SDK on an EC2 instance",
         why=(
             "AWS_EC2_METADATA_DISABLED=true (or metadata_service_num_attempts = 0) makes botocore skip "
@@ -503,7 +503,7 @@ _CAUSES: tuple[Cause, ...] = (
         code="TD508",
         name="sdk-reads-other-profile",
         severity="warning",
-        priority=21,
+        priority=11,  # before TD506: reading another profile is why this SDK ends up with other credentials
         title="This SDK selects a different profile than the AWS CLI / boto3",
         why=(
             "botocore prefers AWS_DEFAULT_PROFILE over AWS_PROFILE; the Java SDKs and JavaScript v3 do not read "
