@@ -21,6 +21,7 @@ that is neither in the table nor deferred fails the suite.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -40,6 +41,7 @@ from tests.conftest import Machine
 from tests.servers.container import AUTH, ContainerServer
 from tests.servers.imds import ImdsServer
 from tests.servers.ntp import NtpResponder
+from tests.servers.sts import StsStub
 from tests.test_process import _describe, _session_env
 from tokendoctor import catalogue
 from tokendoctor.cli import main
@@ -49,16 +51,12 @@ from tokendoctor.runner import Check
 UTC = dt.timezone.utc
 SCHEMA = json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text(encoding="utf-8"))
 
-#: Codes not covered here yet, and why.  Everything else in the catalogue must have a row.
-DEFERRED: dict[str, str] = {
-    code: "needs the loopback STS stub (--live) that is being merged separately"
-    for code in ("TD501", "TD502", "TD503", "TD505")
-}
+#: Codes not covered here, and why.  Everything else in the catalogue must have a row.
+DEFERRED: dict[str, str] = {}
 
 
 def _deferred(code: str) -> bool:
-    # TD51x: the live-verification family that the STS stub brings with it.
-    return code in DEFERRED or code.startswith("TD51")
+    return code in DEFERRED
 
 
 LONG_TERM = (
@@ -118,6 +116,20 @@ class Setup:
         self.args += ["--ntp-server", responder.address]
         self.online = True
         return responder
+
+    def sts(self, machine: Machine, code: str | None, message: str = "", status: int = 403) -> None:
+        """--live against the loopback STS stub answering ``code`` (or a closed port when ``code`` is None)."""
+        if code is None:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # closed once the with-block ends
+        else:
+            stub = self.stack.enter_context(StsStub())
+            stub.error(code, message, status=status)
+            url = stub.url
+        machine.env.update(AWS_ENDPOINT_URL_STS=url, AWS_DEFAULT_REGION="us-east-1")
+        self.args.append("--live")
+        self.online = True
 
     def add_check(self, check: Check) -> None:
         from tokendoctor import checks
@@ -363,6 +375,55 @@ def td509(m: Machine, s: Setup) -> None:
     s.args += ["--sdk", "java-v1"]
 
 
+# ------------------------------------------------------------------ TD5xx live verification (--live)
+
+
+def td501(m: Machine, s: Setup) -> None:
+    m.env.update(SESSION_ENV)  # the seed's exported session, and STS says it is over
+    s.sts(m, "ExpiredToken", "The security token included in the request is expired")
+
+
+def td502(m: Machine, s: Setup) -> None:
+    m.credentials(LONG_TERM)  # a deleted or mistyped key
+    s.sts(m, "InvalidClientTokenId", "The security token included in the request is invalid.")
+
+
+def td503(m: Machine, s: Setup) -> None:
+    m.credentials(LONG_TERM)
+    s.sts(m, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+
+
+def td505(m: Machine, s: Setup) -> None:
+    m.credentials(LONG_TERM)
+    m.config(
+        ROLE_PROFILE
+        + "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/next\nsource_profile = job\nregion = us-east-1\n"
+    )
+    m.env["AWS_PROFILE"] = "chained"
+    s.stack.enter_context(_moto(m))
+    s.args.append("--live")
+    s.online = True
+
+
+def td510(m: Machine, s: Setup) -> None:
+    m.credentials(LONG_TERM)
+    s.sts(m, None)
+
+
+@contextlib.contextmanager
+def _moto(m: Machine) -> Iterator[None]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        m.env.update(AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_DEFAULT_REGION="us-east-1")
+        yield
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------ TD9xx tokendoctor itself
 
 
@@ -433,6 +494,11 @@ TABLE: dict[str, Row] = {
     # TD506 always comes with TD508 and is its consequence; before, TD508 could never rank first.
     "TD508": Row(td508, after=("TD506",)),
     "TD509": Row(td509),
+    "TD501": Row(td501, after=("TD101",)),
+    "TD502": Row(td502),
+    "TD503": Row(td503),
+    "TD505": Row(td505),
+    "TD510": Row(td510),
     "TD901": Row(td901),
     "TD902": Row(td902),
 }
