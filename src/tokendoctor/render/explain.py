@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from tokendoctor import __version__
 from tokendoctor.explain import Explanation
+from tokendoctor.render.text import print_causes
 
 SCHEMA_VERSION = 1
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "unrecognised": "bold"}
@@ -80,18 +81,7 @@ def render_text(explanation: Explanation, *, color: bool = False, width: int = 1
     if verbose and err.clues:
         out(escape(f"  clues: {', '.join(err.clues)}"))
     out()
-    if explanation.causes:
-        out("[bold]Likely causes, most likely first[/]")
-        for i, cause in enumerate(explanation.causes, 1):
-            out(f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: {escape(cause.title)}")
-            out(f"   [dim]why:[/] {escape(cause.why)}")
-            if verbose and cause.evidence:
-                out(f"   [dim]seen:[/] {escape(', '.join(f'{k}={v}' for k, v in cause.evidence.items()))}")
-            lines = cause.fix.splitlines() or [""]
-            out(f"   [bold]fix:[/] {escape(lines[0])}")
-            for line in lines[1:]:
-                out(f"        {escape(line)}")
-        out()
+    print_causes(console, explanation.causes, verbose=verbose)
     if explanation.confirm:
         out("[bold]Confirm on the machine that failed[/]" + (" (PID = the failing process's id)" if any("PID" in c for c in explanation.confirm) else ""))
         for command in explanation.confirm:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tokendoctor.models import Report
+from tokendoctor.models import RankedCause, Report
 from tokendoctor.timefmt import relative
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "bold green"}
@@ -26,6 +27,25 @@ _LABELS = {"imds": "IMDS", "web_identity": "Web identity", "sdk": "SDK"}
 
 def _label(section: str) -> str:
     return _LABELS.get(section, section.replace("_", " ").capitalize())
+
+
+def print_causes(console: Console, causes: Sequence[RankedCause], *, verbose: bool = False) -> None:
+    """The ranked causes with why and fix (shared by ``check`` and ``explain``)."""
+    if not causes:
+        return
+    out = console.print
+    out("[bold]Likely causes, most likely first[/]")
+    for i, cause in enumerate(causes, 1):
+        out(f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: {escape(cause.title)}")
+        out(f"   [dim]why:[/] {escape(cause.why)}")
+        if verbose and cause.evidence:
+            ev = ", ".join(f"{k}={v}" for k, v in cause.evidence.items() if v not in (None, "", []))
+            out(f"   [dim]seen:[/] {escape(ev)}")
+        fix_lines = cause.fix.splitlines() or [""]
+        out(f"   [bold]fix:[/] {escape(fix_lines[0])}")
+        for line in fix_lines[1:]:
+            out(f"        {escape(line)}")
+    out()
 
 
 def render(report: Report, *, color: bool = False, width: int | None = None, verbose: bool = False, **_: Any) -> str:
@@ -57,19 +77,7 @@ def render(report: Report, *, color: bool = False, width: int | None = None, ver
         if summary and name != "credentials":
             out(escape(f"{_label(name)}: {summary}"))
     out()
-    if report.causes:
-        out("[bold]Likely causes, most likely first[/]")
-        for i, cause in enumerate(report.causes, 1):
-            out(f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: {escape(cause.title)}")
-            out(f"   [dim]why:[/] {escape(cause.why)}", highlight=False)
-            if verbose and cause.evidence:
-                ev = ", ".join(f"{k}={v}" for k, v in cause.evidence.items() if v not in (None, "", []))
-                out(f"   [dim]seen:[/] {escape(ev)}")
-            fix_lines = cause.fix.splitlines() or [""]
-            out(f"   [bold]fix:[/] {escape(fix_lines[0])}")
-            for line in fix_lines[1:]:
-                out(f"        {escape(line)}")
-        out()
+    print_causes(console, report.causes, verbose=verbose)
     chain = creds.get("chain") or []
     if chain:
         table = Table(title="Credential chain (botocore order)", title_justify="left", show_lines=False)
