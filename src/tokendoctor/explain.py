@@ -38,6 +38,7 @@ from tokendoctor import catalogue
 from tokendoctor.exitcodes import FailOn, exit_code
 from tokendoctor.models import RankedCause
 from tokendoctor.redact import Redactor, mask_key
+from tokendoctor.timefmt import iso, sigv4_time_message
 
 Category = Literal["expired", "invalid", "clock", "no-credentials", "sso", "other"]
 ExplainStatus = Literal["error", "warning", "unrecognised"]
@@ -286,8 +287,6 @@ _HTTP_STATUS = tuple(
         r"Client error: `?(?:\d{3})?`?\s*(?:resulted in a `)?(\d{3})",
     )
 )
-_SIG_EXPIRED = re.compile(r"Signature expired: (?P<req>\d{8}T\d{6}Z) is now earlier than (?P<limit>\d{8}T\d{6}Z) \((?P<srv>\d{8}T\d{6}Z) - (?P<min>\d+) min\.?\)")
-_SIG_FUTURE = re.compile(r"Signature not yet current: (?P<req>\d{8}T\d{6}Z) is still later than (?P<limit>\d{8}T\d{6}Z) \((?P<srv>\d{8}T\d{6}Z) \+ (?P<min>\d+) min\.?\)")
 _JS3_CLIENT = re.compile(r"@aws-sdk/client-([a-z0-9-]+)")
 _JS_OP = re.compile(r"\b(?:de_|deserializeAws_\w+?)(?P<op>[A-Z]\w+?)Command(?:Error)?\b|\b(?P<op2>[A-Z]\w+?)Command\b")
 _JAVA_OP = re.compile(r"(?P<cls>Amazon\w*Client|AWS\w*Client|Default\w+Client|\w+AsyncClient)\.(?P<op>[a-z]\w*)\(")
@@ -376,10 +375,6 @@ def parse_time(value: str | None) -> _dt.datetime | None:
     return parsed.astimezone(_dt.timezone.utc)
 
 
-def _iso(moment: _dt.datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 @dataclass
 class _Times:
     request: _dt.datetime | None = None
@@ -390,10 +385,9 @@ class _Times:
 
 def _times(text: str) -> _Times:
     out = _Times()
-    match = _SIG_EXPIRED.search(text) or _SIG_FUTURE.search(text)
-    if match:
-        out.request, out.server = parse_time(match["req"]), parse_time(match["srv"])
-        out.max_skew = int(match["min"]) * 60
+    signed = sigv4_time_message(text)
+    if signed:
+        out.request, out.server, out.max_skew = signed
         return out
     req = _XML["RequestTime"].search(text)
     srv = _XML["ServerTime"].search(text)
@@ -543,12 +537,12 @@ def parse(text: str) -> ErrorFacts:
         request_id=request_id,
         http_status=http_status,
         access_key_id=key[0] if key else None,
-        request_time=_iso(times.request),
-        server_time=_iso(times.server),
+        request_time=iso(times.request),
+        server_time=iso(times.server),
         skew_seconds=skew,
         skew_direction=direction,
         max_skew_seconds=times.max_skew,
-        expires_at=_iso(times.expires),
+        expires_at=iso(times.expires),
         clues=clues,
     )
 

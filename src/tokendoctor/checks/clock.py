@@ -22,10 +22,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from tokendoctor.checks.expiry import parse_time
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.probes import ntp as _ntp
 from tokendoctor.probes import timesync as _sync
+from tokendoctor.timefmt import iso
 
 NAME = "clock"
 #: AWS rejects SigV4 requests whose timestamp is more than 5 minutes from its own clock.
@@ -227,19 +229,6 @@ def present(data: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ combine
 
 
-def _parse_iso(value: Any) -> _dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
-    except ValueError:
-        return None
-
-
-def _iso(at: _dt.datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def refresh_windows() -> dict[str, int]:
     """botocore's own refresh windows (seconds before expiry, by the local clock)."""
     import botocore.credentials as bc
@@ -259,7 +248,7 @@ def credential_effect(resolved: dict[str, Any] | None, offset: float, windows: d
     local time ``T`` happens at AWS time ``T - offset``.
     """
     resolved = resolved or {}
-    expires = _parse_iso(resolved.get("expires_at"))
+    expires = parse_time(resolved.get("expires_at"))
     method = resolved.get("method")
     if expires is None:
         return {"known": False, "method": method, "summary": "credential expiry not known offline: effect not computed"}
@@ -271,9 +260,9 @@ def credential_effect(resolved: dict[str, Any] | None, offset: float, windows: d
         "method": method,
         "refreshable": refreshable,
         "offset_seconds": round(d, 3),
-        "expires_at_aws_time": _iso(expires),
-        "local_clock_reads_at_expiry": _iso(expires + shift),
-        "sdk_expiry_aws_time": _iso(expires - shift),
+        "expires_at_aws_time": iso(expires),
+        "local_clock_reads_at_expiry": iso(expires + shift),
+        "sdk_expiry_aws_time": iso(expires - shift),
         "refresh_windows_seconds": windows,
     }
     remaining_local = resolved.get("seconds_remaining")
@@ -284,26 +273,26 @@ def credential_effect(resolved: dict[str, Any] | None, offset: float, windows: d
     gap = 0.0
     if refreshable:
         adv, mand = windows["advisory"], windows["mandatory"]
-        out["sdk_refresh_aws_time"] = _iso(expires - _dt.timedelta(seconds=adv) - shift)
-        out["sdk_mandatory_refresh_aws_time"] = _iso(expires - _dt.timedelta(seconds=mand) - shift)
+        out["sdk_refresh_aws_time"] = iso(expires - _dt.timedelta(seconds=adv) - shift)
+        out["sdk_mandatory_refresh_aws_time"] = iso(expires - _dt.timedelta(seconds=mand) - shift)
         gap = max(0.0, -d - adv)
         out["gap_seconds"] = int(gap)
         out["gap_if_advisory_refresh_fails_seconds"] = int(max(0.0, -d - mand))
         if gap > 0:
-            out["failing_window_aws_time"] = [_iso(expires), _iso(expires + _dt.timedelta(seconds=gap))]
+            out["failing_window_aws_time"] = [iso(expires), iso(expires + _dt.timedelta(seconds=gap))]
             summary = (
                 f"the clock is {abs(d):.0f} s slow, more than botocore's {adv} s refresh window: after the credentials "
-                f"expire at {_iso(expires)} (AWS time) the SDK keeps signing with them for {gap:.0f} s before it "
+                f"expire at {iso(expires)} (AWS time) the SDK keeps signing with them for {gap:.0f} s before it "
                 f"refreshes at {out['sdk_refresh_aws_time']} - ExpiredToken in that gap, every cycle"
             )
         elif d < 0:
             summary = (
-                f"expire {_iso(expires)} (AWS time); the SDK refreshes at {out['sdk_refresh_aws_time']} "
+                f"expire {iso(expires)} (AWS time); the SDK refreshes at {out['sdk_refresh_aws_time']} "
                 f"({adv + d:.0f} s before expiry instead of {adv} s): no gap"
             )
         else:
             summary = (
-                f"expire {_iso(expires)} (AWS time); the clock is {d:.0f} s fast, so the SDK refreshes early at "
+                f"expire {iso(expires)} (AWS time); the clock is {d:.0f} s fast, so the SDK refreshes early at "
                 f"{out['sdk_refresh_aws_time']}: no gap"
                 + ("; if the session is shorter than that it refreshes on every call" if d > adv else "")
             )
@@ -314,7 +303,7 @@ def credential_effect(resolved: dict[str, Any] | None, offset: float, windows: d
     else:
         out["gap_seconds"] = None
         summary = (
-            f"nothing refreshes them: AWS rejects them from {_iso(expires)} (AWS time), when the local clock reads "
+            f"nothing refreshes them: AWS rejects them from {iso(expires)} (AWS time), when the local clock reads "
             f"{out['local_clock_reads_at_expiry']}"
         )
     if out.get("expired_by_aws_clock") and out.get("sdk_thinks_valid"):

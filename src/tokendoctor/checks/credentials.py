@@ -26,6 +26,7 @@ from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding, ProviderStatus
 from tokendoctor.redact import mask_key
 from tokendoctor.sdkenv import botocore_environment
+from tokendoctor.timefmt import iso
 
 NAME = "credentials"
 
@@ -375,7 +376,7 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
     out["refreshable"] = winner.method not in _NOT_REFRESHABLE
     found = _expiry.for_winner(ctx, analysis, winner, expiry)
     if found is not None:
-        out["expires_at"] = found.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out["expires_at"] = iso(found.at)
         out["seconds_remaining"] = int((found.at - ctx.now()).total_seconds())
         out["expiry_source"] = found.source
     findings.extend(_expiry.findings(ctx, analysis, winner, out))

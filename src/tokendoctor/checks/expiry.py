@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokendoctor.context import Context
 from tokendoctor.models import Finding
-from tokendoctor.timefmt import span
+from tokendoctor.timefmt import iso, span
 
 if TYPE_CHECKING:
     from tokendoctor.checks.credentials import ChainAnalysis, ProviderState
@@ -54,10 +54,6 @@ def parse_time(value: object) -> _dt.datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_dt.timezone.utc)
     return parsed.astimezone(_dt.timezone.utc)
-
-
-def iso(at: _dt.datetime | None) -> str | None:
-    return at.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
 def for_winner(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, from_creds: _dt.datetime | None) -> Expiry | None:

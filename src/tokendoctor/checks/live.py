@@ -21,13 +21,13 @@ AWS), which :func:`tokendoctor.checks.clock.combine` uses as a clock reference.
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.probes import sts as _sts
 from tokendoctor.redact import mask_key
+from tokendoctor.timefmt import iso
 
 NAME = "live"
 #: The Date header has 1 s resolution: the server's clock was somewhere in [D, D+1).
@@ -35,10 +35,6 @@ DATE_HEADER_UNCERTAINTY = 1.0
 SIGV4_TOLERANCE_SECONDS = 300
 CHAINED_MAX_SECONDS = 3600
 _STATUS = {"denied": "error", "refused": "skipped"}
-
-
-def _iso(at: _dt.datetime | None) -> str | None:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
 def clock_offset(call: _sts.Call | None) -> tuple[float | None, str | None]:
@@ -96,13 +92,13 @@ def check(ctx: Context) -> CheckResult:
         error_code=call.error_code,
         message=call.message or None,
         http_status=call.http_status,
-        server_date=_iso(call.server_date),
+        server_date=iso(call.server_date),
         clock_offset_seconds=offset,
         clock_offset_source=offset_source,
     )
     if call.request_time is not None:
-        data["request_time"] = _iso(call.request_time)
-        data["server_time"] = _iso(call.server_time)
+        data["request_time"] = iso(call.request_time)
+        data["server_time"] = iso(call.server_time)
     chaining = role_chaining(ctx, analysis, probe)
     data["role_chaining"] = chaining
     findings = _findings(ctx, analysis, probe, data)

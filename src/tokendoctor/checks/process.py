@@ -32,6 +32,7 @@ from tokendoctor.checks import expiry as _expiry
 from tokendoctor.context import Context, ProcessInfo
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
+from tokendoctor.timefmt import iso
 
 NAME = "process"
 
@@ -77,7 +78,7 @@ def section(ctx: Context, proc: ProcessInfo) -> dict[str, Any]:
         "pid": proc.pid,
         "source": proc.source,
         "env_file": ctx.options.env_file if proc.source == "env-file" else None,
-        "started_at": _expiry.iso(proc.started_at),
+        "started_at": iso(proc.started_at),
         "age_seconds": age,
         "user": proc.user,
         "home": proc.home,
@@ -130,7 +131,7 @@ def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) ->
     age = int((now - proc.started_at).total_seconds())
     evidence: dict[str, Any] = {
         "pid": proc.pid,
-        "started_at": _expiry.iso(proc.started_at),
+        "started_at": iso(proc.started_at),
         "age_seconds": age,
         "access_key_id": mask_key(key),
     }
@@ -146,14 +147,14 @@ def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) ->
     if known is None and cached is not None:
         known = cached[0]
     if cached is not None:
-        evidence["issued_at"] = _expiry.iso(cached[1])
+        evidence["issued_at"] = iso(cached[1])
         evidence["session_seconds"] = int((cached[0].at - cached[1]).total_seconds())
 
     if known is not None:
         if known.at > now:
             return []  # still valid; TD203 warns when it is close
         ago = int((now - known.at).total_seconds())
-        evidence.update(expires_at=_expiry.iso(known.at), expiry_source=known.source, expired_seconds_ago=ago)
+        evidence.update(expires_at=iso(known.at), expiry_source=known.source, expired_seconds_ago=ago)
         if known.at >= proc.started_at:
             story = (
                 f"Process {proc.pid} started at {evidence['started_at']} with a temporary session that expired at "
@@ -173,7 +174,7 @@ def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) ->
     evidence.update(
         expires_at=None,
         expiry_source=None,
-        likely_expired_by=_expiry.iso(likely),
+        likely_expired_by=iso(likely),
         default_session_seconds=ASSUME_ROLE_DEFAULT,
     )
     if age > SESSION_TOKEN_MAX:
@@ -241,10 +242,10 @@ def _file_rewritten(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any)
     age = int((ctx.now() - proc.started_at).total_seconds())
     evidence = {
         "pid": proc.pid,
-        "started_at": _expiry.iso(proc.started_at),
+        "started_at": iso(proc.started_at),
         "age_seconds": age,
         "file": str(path),
-        "file_modified_at": _expiry.iso(written),
+        "file_modified_at": iso(written),
         "access_key_id_in_file": mask_key(key),
     }
     fix = (

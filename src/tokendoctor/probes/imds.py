@@ -28,6 +28,7 @@ from typing import Any
 from tokendoctor.context import Context
 from tokendoctor.probes import http
 from tokendoctor.redact import mask_key
+from tokendoctor.timefmt import iso
 
 METADATA_BASE_URL = "http://169.254.169.254/"
 METADATA_BASE_URL_IPV6 = "http://[fd00:ec2::254]/"
@@ -161,7 +162,7 @@ class ImdsProbe:
             "availability_zone": self.availability_zone,
             "instance_id": self.instance_id,
             "account_id": self.account_id,
-            "server_date": self.server_date.strftime("%Y-%m-%dT%H:%M:%SZ") if self.server_date else None,
+            "server_date": iso(self.server_date),
             "date_header_offset_seconds": self.date_offset_seconds,
             "problems": [{"path": p, "problem": what} for p, what in self.problems],
             "botocore_outcome": self.botocore_outcome,

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from tokendoctor.context import Context
 from tokendoctor.redact import mask_key
 from tokendoctor.sdkenv import botocore_environment
+from tokendoctor.timefmt import sigv4_time_message
 
 #: Share of ``--timeout`` the live probe may spend, so the check reports before the run's deadline.
 BUDGET_SHARE = 0.85
@@ -60,9 +61,6 @@ EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpi
 INVALID_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId"})
 SKEW_CODES = frozenset({"RequestTimeTooSkewed", "RequestInTheFuture"})
 
-_STAMP = r"(\d{8}T\d{6}Z)"
-_SIG_EXPIRED = re.compile(rf"Signature expired: {_STAMP} is now earlier than {_STAMP}(?: \({_STAMP} - 5 min\.\))?")
-_SIG_FUTURE = re.compile(rf"Signature not yet current: {_STAMP} is still later than {_STAMP}(?: \({_STAMP} \+ 5 min\.\))?")
 _ASSUMED = re.compile(r"^arn:aws[\w-]*:sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
 
 
@@ -138,15 +136,6 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def _stamp(value: str | None) -> _dt.datetime | None:
-    if not value:
-        return None
-    try:
-        return _dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
-    except ValueError:
-        return None
-
-
 def _http_date(value: Any) -> _dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -160,22 +149,9 @@ def _http_date(value: Any) -> _dt.datetime | None:
 
 
 def parse_time_message(message: str) -> tuple[_dt.datetime | None, _dt.datetime | None]:
-    """``(request_time, server_time)`` from a SigV4 time error message, or Nones.
-
-    ``Signature expired: 20260618T120000Z is now earlier than 20260618T121500Z (20260618T122000Z - 5 min.)``:
-    the request was signed at 12:00:00 by the local clock while AWS's clock read 12:20:00.
-    Without the parenthesis the server time is the second stamp plus (or minus) the 5 minutes.
-    """
-    for pattern, sign in ((_SIG_EXPIRED, 1), (_SIG_FUTURE, -1)):
-        match = pattern.search(message)
-        if match:
-            request = _stamp(match[1])
-            server = _stamp(match[3])
-            if server is None:
-                bound = _stamp(match[2])
-                server = bound + _dt.timedelta(minutes=5 * sign) if bound else None
-            return request, server
-    return None, None
+    """``(request_time, server_time)`` from a SigV4 time error message, or Nones."""
+    found = sigv4_time_message(message)
+    return (found[0], found[1]) if found else (None, None)
 
 
 def classify(code: str | None, message: str) -> str:
