@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 
 from tokendoctor.cli import cli, main
-from tokendoctor.explain import MAX_INPUT_CHARS, explain, parse_time, scrub
+from tokendoctor.explain import MAX_INPUT_CHARS, explain, scrub
+from tokendoctor.timefmt import parse_time
 
 CORPUS = Path(__file__).parent / "corpus" / "explain"
 SCHEMA = json.loads(files("tokendoctor").joinpath("resources/explain.schema.json").read_text())

@@ -38,7 +38,7 @@ from tokendoctor import catalogue
 from tokendoctor.exitcodes import FailOn, exit_code
 from tokendoctor.models import RankedCause
 from tokendoctor.redact import Redactor, mask_key
-from tokendoctor.timefmt import iso, sigv4_time_message
+from tokendoctor.timefmt import iso, parse_time, sigv4_time_message
 
 Category = Literal["expired", "invalid", "clock", "no-credentials", "sso", "other"]
 ExplainStatus = Literal["error", "warning", "unrecognised"]
@@ -354,25 +354,6 @@ def _java_operation(text: str) -> str | None:
             op = op[7:]
         return _pascal(op)
     return None
-
-
-def parse_time(value: str | None) -> _dt.datetime | None:
-    """``20240101T000000Z``, ``2024-01-01T00:00:00Z`` (optionally with fractions/offset) or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    for fmt in ("%Y%m%dT%H%M%SZ", "%a, %d %b %Y %H:%M:%S GMT", "%a, %d %b %Y %H:%M:%S %Z"):
-        try:
-            return _dt.datetime.strptime(value, fmt).replace(tzinfo=_dt.timezone.utc)
-        except ValueError:
-            pass
-    try:
-        parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed.astimezone(_dt.timezone.utc)
 
 
 @dataclass

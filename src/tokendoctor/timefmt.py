@@ -1,15 +1,60 @@
-"""Times in reports: human durations ("in 42 min", "3 d 4 h ago"), ISO 8601 UTC, and the
-times in AWS's SigV4 clock errors.  Pure."""
+"""All parsing and formatting of instants and durations: ISO 8601 / epoch / HTTP dates / SigV4
+stamps in, ISO 8601 UTC and human durations ("in 42 min", "3 d 4 h ago") out.  Pure."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import email.utils
 import re
 
+UTC = _dt.timezone.utc
 
-def span(seconds: float) -> str:
-    """``59`` -> ``59 s``, ``3600`` -> ``1 h``, ``90061`` -> ``1 d 1 h`` (two largest units, sign dropped)."""
+
+def _utc(parsed: _dt.datetime) -> _dt.datetime:
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def parse_time(value: object) -> _dt.datetime | None:
+    """Aware UTC from an ISO 8601 (any variant botocore accepts), epoch, SigV4 (``20240101T000000Z``)
+    or HTTP date (``Fri, 18 Jun 2026 12:00:00 GMT``); ``None`` for anything else."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        stamp = _stamp(text)
+        if stamp is not None:
+            return stamp
+        if text[:3].isalpha():
+            return http_date(text)
+        value = text
+    from botocore.utils import parse_timestamp
+
+    try:
+        return _utc(parse_timestamp(value))  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def http_date(value: object) -> _dt.datetime | None:
+    """An HTTP ``Date`` header (RFC 7231) as aware UTC, or ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _utc(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def span(seconds: float, *, precise: bool = False) -> str:
+    """``59`` -> ``59 s``, ``3600`` -> ``1 h``, ``90061`` -> ``1 d 1 h`` (two largest units, sign dropped);
+    ``precise`` keeps every unit down to seconds (``3661`` -> ``1 h 1 min 1 s``)."""
     s = int(abs(seconds))
+    if precise:
+        days, rest = divmod(s, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, secs = divmod(rest, 60)
+        parts = (f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else "")
+        return " ".join(p for p in parts if p) or "0 s"
     if s < 60:
         return f"{s} s"
     if s < 3600:
@@ -39,8 +84,11 @@ _SIG_TIME = (
 
 
 def _stamp(value: str | None) -> _dt.datetime | None:
+    """A SigV4 ``X-Amz-Date`` stamp (``20240101T000000Z``) as aware UTC, or ``None``."""
+    if not value or len(value) != 16:
+        return None
     try:
-        return _dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc) if value else None
+        return _dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
 

@@ -22,18 +22,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from tokendoctor.checks.expiry import parse_time
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.probes import ntp as _ntp
 from tokendoctor.probes import timesync as _sync
-from tokendoctor.timefmt import iso
+from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, SIGV4_TOLERANCE_SECONDS
+from tokendoctor.timefmt import iso, parse_time
 
 NAME = "clock"
-#: AWS rejects SigV4 requests whose timestamp is more than 5 minutes from its own clock.
-SIGV4_TOLERANCE_SECONDS = 300
-#: The IMDS ``Date`` header has 1-second resolution; the probe centres it, leaving +/-0.5 s plus the round trip.
-DATE_HEADER_UNCERTAINTY = 1.0
 CHRONY_TIME_SYNC_LINE = "server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4"
 
 

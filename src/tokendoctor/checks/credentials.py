@@ -24,6 +24,7 @@ from typing import Any
 from tokendoctor.checks import expiry as _expiry
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding, ProviderStatus
+from tokendoctor.limits import NOT_REFRESHABLE_METHODS
 from tokendoctor.redact import mask_key
 from tokendoctor.sdkenv import botocore_environment
 from tokendoctor.timefmt import iso
@@ -33,7 +34,6 @@ NAME = "credentials"
 #: Files larger than this are not handed to botocore (it reads them whole).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
-_NOT_REFRESHABLE = {"env", "shared-credentials-file", "config-file", "boto-config", "ec2-credentials-file"}
 _FILE_METHODS = {"shared-credentials-file", "config-file"}
 _ROLE_METHODS = {"container-role", "iam-role"}
 
@@ -373,7 +373,7 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
     out["access_key_id"] = mask_key(key)
     if key is not None:
         out["temporary"] = bool(token) or key.startswith("ASIA")
-    out["refreshable"] = winner.method not in _NOT_REFRESHABLE
+    out["refreshable"] = winner.method not in NOT_REFRESHABLE_METHODS
     found = _expiry.for_winner(ctx, analysis, winner, expiry)
     if found is not None:
         out["expires_at"] = iso(found.at)

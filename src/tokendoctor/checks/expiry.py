@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokendoctor.context import Context
 from tokendoctor.models import Finding
-from tokendoctor.timefmt import iso, span
+from tokendoctor.timefmt import iso, parse_time, span
 
 if TYPE_CHECKING:
     from tokendoctor.checks.credentials import ChainAnalysis, ProviderState
@@ -39,21 +39,6 @@ MAX_TOKEN_BYTES = 64 * 1024
 class Expiry:
     at: _dt.datetime
     source: str
-
-
-def parse_time(value: object) -> _dt.datetime | None:
-    """Parse an ISO 8601 / epoch timestamp into aware UTC, or None."""
-    from botocore.utils import parse_timestamp
-
-    if value is None or value == "":
-        return None
-    try:
-        parsed = parse_timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError, OverflowError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed.astimezone(_dt.timezone.utc)
 
 
 def for_winner(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, from_creds: _dt.datetime | None) -> Expiry | None:

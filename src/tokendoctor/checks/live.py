@@ -27,13 +27,10 @@ from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.probes import sts as _sts
 from tokendoctor.redact import mask_key
+from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, ROLE_CHAINING_MAX, SIGV4_TOLERANCE_SECONDS
 from tokendoctor.timefmt import iso
 
 NAME = "live"
-#: The Date header has 1 s resolution: the server's clock was somewhere in [D, D+1).
-DATE_HEADER_UNCERTAINTY = 1.0
-SIGV4_TOLERANCE_SECONDS = 300
-CHAINED_MAX_SECONDS = 3600
 _STATUS = {"denied": "error", "refused": "skipped"}
 
 
@@ -296,7 +293,7 @@ def _td505(analysis: Any, probe: _sts.StsProbe, chaining: dict[str, Any]) -> Fin
     if probe.max_session_duration:
         notes.append(f"the role's MaxSessionDuration of {probe.max_session_duration} s does not apply to chained sessions")
     duration = cfg.get("duration_seconds")
-    if duration and str(duration).isdigit() and int(duration) > CHAINED_MAX_SECONDS:
+    if duration and str(duration).isdigit() and int(duration) > ROLE_CHAINING_MAX:
         notes.append(f"duration_seconds = {duration} in profile '{profile}' is more than AssumeRole allows when chaining (3600)")
     fix = (
         f"{chaining['evidence']}. AWS caps a chained role session at 1 hour"

@@ -32,35 +32,14 @@ from tokendoctor.checks import expiry as _expiry
 from tokendoctor.context import Context, ProcessInfo
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
-from tokendoctor.timefmt import iso
+from tokendoctor.limits import ASSUME_ROLE_DEFAULT, ASSUME_ROLE_MAX, SESSION_TOKEN_MAX
+from tokendoctor.timefmt import iso, parse_time, span
 
 NAME = "process"
 
-#: STS session lifetimes in seconds, from the STS API reference (DurationSeconds): AssumeRole 900..43200,
-#: default 3600, at most 3600 when a role session assumes a role (chaining); GetSessionToken and
-#: GetFederationToken up to 129600 (GetSessionToken's default is 43200).
-ASSUME_ROLE_DEFAULT = 3600
-ASSUME_ROLE_MAX = 12 * 3600
-ROLE_CHAINING_MAX = 3600
-SESSION_TOKEN_MAX = 36 * 3600
 
 MAX_CACHE_FILES = 200
 _FILE_METHODS = {"shared-credentials-file": "credentials_file", "config-file": "config_file"}
-
-
-def span(seconds: float) -> str:
-    """``22260`` -> ``6 h 11 min``."""
-    seconds = int(abs(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{seconds} s"
 
 
 def _shown_cmdline(argv: tuple[str, ...], max_args: int = 64, max_len: int = 300) -> list[str]:
@@ -211,7 +190,7 @@ def _cli_cache_entry(ctx: Context, key: str) -> tuple[_expiry.Expiry, _dt.dateti
         creds = (doc or {}).get("Credentials")
         if not isinstance(creds, dict) or creds.get("AccessKeyId") != key:
             continue
-        at = _expiry.parse_time(creds.get("Expiration"))
+        at = parse_time(creds.get("Expiration"))
         if at is None:
             continue
         try:

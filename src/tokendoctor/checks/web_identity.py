@@ -14,7 +14,7 @@ from typing import Any
 from tokendoctor.checks import expiry as _expiry
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult
-from tokendoctor.timefmt import relative, span
+from tokendoctor.timefmt import parse_time, relative, span
 
 NAME = "web_identity"
 
@@ -28,7 +28,7 @@ def check(ctx: Context) -> CheckResult:
         return CheckResult(name=NAME, status="skipped", detail="no web identity token file configured")
     now = ctx.now()
     info: dict[str, Any] = {**_expiry.web_identity_token(ctx, path), "role_arn": role_arn}
-    exp = _expiry.parse_time(info.get("exp"))
+    exp = parse_time(info.get("exp"))
     info["seconds_remaining"] = int((exp - now).total_seconds()) if exp else None
     info["not_rotated"] = _expiry.token_not_rotated(info, now)
     info["used"] = analysis.method == "assume-role-with-web-identity"

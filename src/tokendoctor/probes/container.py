@@ -159,7 +159,7 @@ def _probe(ctx: Context) -> ContainerProbe:
     if not isinstance(doc, dict):
         return done(status="not-json", http_status=200, problem="the endpoint did not return a JSON object")
     ctx.redactor.add_from_mapping(doc, ("SecretAccessKey", "Token"))
-    from tokendoctor.checks.expiry import parse_time
+    from tokendoctor.timefmt import parse_time
 
     missing = [f for f in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration") if not doc.get(f)]
     key = doc.get("AccessKeyId") if isinstance(doc.get("AccessKeyId"), str) else None

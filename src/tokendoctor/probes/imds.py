@@ -19,7 +19,6 @@ once and never leave this module.
 from __future__ import annotations
 
 import datetime as _dt
-import email.utils
 import json
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from typing import Any
 from tokendoctor.context import Context
 from tokendoctor.probes import http
 from tokendoctor.redact import mask_key
-from tokendoctor.timefmt import iso
+from tokendoctor.timefmt import http_date, iso
 
 METADATA_BASE_URL = "http://169.254.169.254/"
 METADATA_BASE_URL_IPV6 = "http://[fd00:ec2::254]/"
@@ -286,12 +285,10 @@ class _Run:
             self.requests += 1
             resp = http.request(method, self.base + path, headers=headers, timeout=timeout)
             if self.date is None and resp.received_at is not None and "date" in resp.headers:
-                try:
-                    server = email.utils.parsedate_to_datetime(resp.headers["date"])
-                    if server.tzinfo is None:
-                        server = server.replace(tzinfo=_dt.timezone.utc)
-                    self.date = (server.astimezone(_dt.timezone.utc), resp.received_at)
-                except (TypeError, ValueError, IndexError):
+                server = http_date(resp.headers["date"])
+                if server is not None:
+                    self.date = (server, resp.received_at)
+                else:
                     self.problems.append((path, "Date header is not an HTTP date"))
             # botocore retries connection errors and (for GETs) non-200/empty answers
             if resp.error in (None, "too-large") and (resp.status == 200 or method == "PUT"):
@@ -461,7 +458,7 @@ def _role(ctx: Context, run: _Run, listing: http.Response, token: str | None, fi
         run.problems.append((path, "credential document is not a JSON object"))
         return
     ctx.redactor.add_from_mapping(doc, ("SecretAccessKey", "Token"))
-    from tokendoctor.checks.expiry import parse_time
+    from tokendoctor.timefmt import parse_time
 
     key = doc.get("AccessKeyId") if isinstance(doc.get("AccessKeyId"), str) else None
     expiration = doc.get("Expiration") if isinstance(doc.get("Expiration"), str) else None

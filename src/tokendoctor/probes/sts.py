@@ -28,7 +28,6 @@ reference, with the local time it was received.
 from __future__ import annotations
 
 import datetime as _dt
-import email.utils
 import ipaddress
 import os
 import re
@@ -40,7 +39,7 @@ from urllib.parse import urlsplit
 from tokendoctor.context import Context
 from tokendoctor.redact import mask_key
 from tokendoctor.sdkenv import botocore_environment
-from tokendoctor.timefmt import sigv4_time_message
+from tokendoctor.timefmt import http_date, sigv4_time_message
 
 #: Share of ``--timeout`` the live probe may spend, so the check reports before the run's deadline.
 BUDGET_SHARE = 0.85
@@ -134,18 +133,6 @@ def _is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _http_date(value: Any) -> _dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed.astimezone(_dt.timezone.utc)
 
 
 def parse_time_message(message: str) -> tuple[_dt.datetime | None, _dt.datetime | None]:
@@ -313,7 +300,7 @@ def _hooks(ctx: Context, session: Any, calls: list[Call], guard: bool) -> None:
         call.received_at = ctx.now()
         call.http_status = getattr(http_response, "status_code", None)
         headers = (parsed or {}).get("ResponseMetadata", {}).get("HTTPHeaders", {}) if isinstance(parsed, dict) else {}
-        call.server_date = _http_date(headers.get("date"))
+        call.server_date = http_date(headers.get("date"))
 
     session.register("before-send", before_send)
     session.register("after-call", after_call)
@@ -333,7 +320,7 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
         call.message = ctx.redactor.redact(str(err.get("Message") or ""))[:400]
         call.http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or call.http_status
         headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
-        call.server_date = call.server_date or _http_date(headers.get("date"))
+        call.server_date = call.server_date or http_date(headers.get("date"))
         call.status = classify(call.error_code, call.message)
         call.request_time, call.server_time = parse_time_message(call.message)
         return call

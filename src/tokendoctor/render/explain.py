@@ -12,6 +12,7 @@ from rich.markup import escape
 from tokendoctor import __version__
 from tokendoctor.explain import Explanation
 from tokendoctor.render.text import print_causes
+from tokendoctor.timefmt import span
 
 SCHEMA_VERSION = 1
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "unrecognised": "bold"}
@@ -33,15 +34,6 @@ def document(explanation: Explanation) -> dict[str, Any]:
 
 def render_json(explanation: Explanation, **_: Any) -> str:
     return json.dumps(document(explanation), indent=2, default=str) + "\n"
-
-
-def _duration(seconds: int) -> str:
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
-    return " ".join(p for p in parts if p) or "0 s"
 
 
 def render_text(explanation: Explanation, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any) -> str:
@@ -73,7 +65,7 @@ def render_text(explanation: Explanation, *, color: bool = False, width: int = 1
         direction = {"ahead": "ahead of", "behind": "behind"}.get(err.skew_direction or "", "in step with")
         out(escape(
             f"  clock: request signed at {err.request_time}, AWS's time {err.server_time}: the signing machine's clock "
-            f"was {_duration(err.skew_seconds)} {direction} AWS (skew {err.skew_seconds:+d} s"
+            f"was {span(err.skew_seconds, precise=True)} {direction} AWS (skew {err.skew_seconds:+d} s"
             + (f", AWS allows {err.max_skew_seconds} s)" if err.max_skew_seconds else ")")
         ))
     if err.expires_at:

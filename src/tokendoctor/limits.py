@@ -1,0 +1,28 @@
+"""AWS and SDK limits that several modules reason with, each defined once, with where it comes from."""
+
+from __future__ import annotations
+
+#: SigV4: AWS rejects a request whose X-Amz-Date is more than 5 minutes from its own clock
+#: (RequestTimeTooSkewed / SignatureDoesNotMatch "Signature expired").
+SIGV4_TOLERANCE_SECONDS = 300
+
+#: An HTTP Date header has 1 s resolution: an offset measured against it is uncertain by that much.
+DATE_HEADER_UNCERTAINTY = 1.0
+
+#: STS session lifetimes (STS API reference, DurationSeconds): AssumeRole 900..43200, default 3600,
+#: at most 3600 when a role session assumes a role (role chaining); GetSessionToken and
+#: GetFederationToken up to 129600 (GetSessionToken's default is 43200).
+ASSUME_ROLE_MIN = 900
+ASSUME_ROLE_DEFAULT = 3600
+ASSUME_ROLE_MAX = 12 * 3600
+ROLE_CHAINING_MAX = 3600
+SESSION_TOKEN_MAX = 36 * 3600
+
+#: botocore's RefreshableCredentials refresh windows (botocore/credentials.py:
+#: _DEFAULT_ADVISORY_REFRESH_TIMEOUT = 15 * 60, _DEFAULT_MANDATORY_REFRESH_TIMEOUT = 10 * 60): a refresh
+#: is tried when fewer than 15 minutes are left and is required below 10.
+BOTOCORE_ADVISORY_REFRESH_SECONDS = 15 * 60
+BOTOCORE_MANDATORY_REFRESH_SECONDS = 10 * 60
+
+#: botocore credential methods whose credentials nothing refreshes (static keys read once).
+NOT_REFRESHABLE_METHODS = frozenset({"env", "shared-credentials-file", "config-file", "boto-config", "ec2-credentials-file"})
