@@ -29,7 +29,7 @@ def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     # ...and never let the clock check send NTP anywhere but loopback (default servers are
     # time.aws.com / Amazon Time Sync): probes/ntp.py refuses non-loopback servers when this is set.
     monkeypatch.setenv("TOKENDOCTOR_NTP_LOOPBACK_ONLY", "1")
-    # ...and never let --live send a request (STS, IAM, AssumeRole) anywhere but loopback (probes/sts.py).
+    # ...and never let --live send a request (STS, IAM, AssumeRole) anywhere but loopback (chain/live.py).
     monkeypatch.setenv("TOKENDOCTOR_LIVE_LOOPBACK_ONLY", "1")
     monkeypatch.setenv("NO_COLOR", "1")
     yield

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Machine
-from tokendoctor.checks import credentials
-from tokendoctor.sdkenv import botocore_environment
+from tokendoctor.botocore_env import botocore_environment
+from tokendoctor.chain.resolve import analyse
 
 ENV_CREDS = ("none", "static", "session", "key-only", "session-expiring")
 PROFILE_VARS = (None, "dev", "nope")
@@ -147,7 +147,7 @@ def _botocore_says(env: dict[str, str], explicit: str | None) -> str | None:
 
 
 def _tokendoctor_says(machine: Machine, explicit: str | None) -> str | None:
-    analysis = credentials.analyse(machine.context(profile=explicit))
+    analysis = analyse(machine.context(profile=explicit))
     if analysis.error is not None:
         return "error"
     if analysis.winner is not None and analysis.winner.status == "error":

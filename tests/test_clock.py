@@ -23,8 +23,8 @@ from tests.conftest import NOW, Machine, codes
 from tests.servers.ntp import NtpResponder
 from tokendoctor.checks import clock
 from tokendoctor.models import CheckResult
+from tokendoctor.pipeline import rank
 from tokendoctor.probes import ntp, timesync
-from tokendoctor.reporter import rank
 
 DAY = 86400.0
 

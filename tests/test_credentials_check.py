@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from tests.conftest import NOW, Machine, codes
+from tokendoctor.chain.resolve import MAX_CONFIG_BYTES
 from tokendoctor.checks import credentials
-from tokendoctor.reporter import rank
+from tokendoctor.pipeline import rank
 
 ROLE_PROFILE = "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = default\n"
 STATIC_DEFAULT = "[default]\naws_access_key_id = AKIADEFAULTDEFAULT12\naws_secret_access_key = defaultsecretdefaultsecret\n"
@@ -215,7 +216,7 @@ def test_TD205_non_utf8_and_directory_and_huge(machine: Machine) -> None:
     assert "directory" in credentials.check(machine.context()).findings[0].evidence["problem"]
     (machine.home / ".aws" / "config").rmdir()
     with (machine.home / ".aws" / "config").open("wb") as fh:
-        fh.truncate(credentials.MAX_CONFIG_BYTES + 1)
+        fh.truncate(MAX_CONFIG_BYTES + 1)
     assert "too large" in credentials.check(machine.context()).findings[0].evidence["problem"]
 
 

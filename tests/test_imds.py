@@ -19,17 +19,16 @@ from tests.conftest import Machine, codes
 from tests.servers import imds as emu
 from tests.servers.container import ContainerServer
 from tests.servers.imds import Blackhole, ImdsServer
+from tokendoctor.botocore_env import botocore_environment
+from tokendoctor.chain import analyse as chain
 from tokendoctor.checks import container as container_check
-from tokendoctor.checks import credentials
+from tokendoctor.checks import credentials, web_identity
 from tokendoctor.checks import imds as imds_check
-from tokendoctor.checks import web_identity
-from tokendoctor.checks.roles import chain
 from tokendoctor.context import Context, utc_now
-from tokendoctor.platform import detect
+from tokendoctor.pipeline import rank
 from tokendoctor.probes import http as probe_http
 from tokendoctor.probes import imds as probe_imds
-from tokendoctor.reporter import rank
-from tokendoctor.sdkenv import botocore_environment
+from tokendoctor.probes.platform import detect
 
 UTC = dt.timezone.utc
 DMI = "/sys/devices/virtual/dmi/id/"
@@ -555,8 +554,9 @@ def test_cli_json_never_prints_imds_secrets(machine: Machine, imds: ImdsServer, 
     assert doc_rc == 1 and doc["platform"]["kind"] == "none"
     assert doc["imds"]["role_name"] == "app-role" and doc["causes"][0]["code"] == "TD304"
     assert doc["credentials"]["resolved"]["method"] == "iam-role"
-    import jsonschema
     from importlib.resources import files
+
+    import jsonschema
 
     schema = json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text())
     jsonschema.validate(doc, schema)

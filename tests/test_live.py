@@ -22,10 +22,10 @@ import pytest
 from tests.conftest import NOW, Machine, codes
 from tests.servers.imds import Blackhole
 from tests.servers.sts import StsStub
+from tokendoctor.chain import live as probe_sts
 from tokendoctor.checks import clock, live
 from tokendoctor.context import Context, utc_now
-from tokendoctor.probes import sts as probe_sts
-from tokendoctor.reporter import rank
+from tokendoctor.pipeline import rank
 
 AKIA = "AKIALIVETEST00001234"
 SECRET = "live-secret-MARKER-do-not-print-0101"

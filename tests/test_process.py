@@ -22,9 +22,9 @@ import pytest
 from tests.conftest import NOW, Machine, codes
 from tokendoctor.checks import credentials, process
 from tokendoctor.cli import main
-from tokendoctor.context import Context, Options, live_context
-from tokendoctor.reporter import rank
-from tokendoctor.target import TargetError, load_process, parse_env_file, redact_cmdline, start_time
+from tokendoctor.context import Context, Options
+from tokendoctor.pipeline import rank
+from tokendoctor.target import TargetError, live_context, load_process, parse_env_file, redact_cmdline, start_time
 
 KEY = "ASIAPROCESSTESTKEYWXYZ"
 SECRET_MARKER = "proc-secret-MARKER-51a7c3"

@@ -13,11 +13,12 @@ import pytest
 
 from tests.conftest import Machine
 from tests.test_chain_differential import _botocore_says
-from tokendoctor import sdks
 from tokendoctor.checks import credentials, sdk
 from tokendoctor.context import Context, ProcessInfo
+from tokendoctor.pipeline import derive, rank
 from tokendoctor.render import get_renderer
-from tokendoctor.reporter import derive, rank
+from tokendoctor.sdk_chains import tables as sdks
+from tokendoctor.sdk_chains.java import java_properties, jvm_options
 
 ROLE_DEV = "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = default\n"
 STATIC_DEFAULT = "[default]\naws_access_key_id = AKIADEFAULTDEFAULT12\naws_secret_access_key = defaultsecretdefaultsecret\n"
@@ -218,7 +219,7 @@ def test_java_properties_parsed_from_a_proc_cmdline_blob() -> None:
     """/proc/PID/cmdline is NUL-separated with a trailing NUL; only JVM options count."""
     blob = b"\0".join(a.encode() for a in JAVA_CMDLINE) + b"\0"
     cmdline = tuple(part.decode() for part in blob.split(b"\0")[:-1])
-    props = sdk.java_properties(cmdline, {}, pid=7)
+    props = java_properties(cmdline, {}, pid=7)
     assert props.known
     # the -Daws.accessKeyId after the main class is an application argument, not a property
     assert props.values == {
@@ -229,9 +230,9 @@ def test_java_properties_parsed_from_a_proc_cmdline_blob() -> None:
     }
     assert props.origin["aws.sessionToken"] == "command line of PID 7"
     # the value of -cp is not an option, and nothing after -jar FILE is
-    assert sdk.jvm_options(("java", "-cp", "-Daws.x=classpath", "-Daws.a=b", "-jar", "x.jar", "-Daws.c=d")) == ["-cp", "-Daws.a=b"]
+    assert jvm_options(("java", "-cp", "-Daws.x=classpath", "-Daws.a=b", "-jar", "x.jar", "-Daws.c=d")) == ["-cp", "-Daws.a=b"]
     # the command line beats JAVA_TOOL_OPTIONS
-    both = sdk.java_properties(("java", "-Daws.accessKeyId=CMDLINE", "Main"), {"JAVA_TOOL_OPTIONS": "-Daws.accessKeyId=TOOLOPTS"})
+    both = java_properties(("java", "-Daws.accessKeyId=CMDLINE", "Main"), {"JAVA_TOOL_OPTIONS": "-Daws.accessKeyId=TOOLOPTS"})
     assert both.values["aws.accessKeyId"] == "CMDLINE"
 
 
@@ -410,5 +411,5 @@ def test_docs_tables_are_the_data() -> None:
     from pathlib import Path
 
     doc = (Path(__file__).parent.parent / "docs" / "sdks.md").read_text()
-    generated = doc.split("<!-- BEGIN GENERATED: tokendoctor.sdks.markdown() -->\n", 1)[1].split("<!-- END GENERATED -->", 1)[0]
-    assert generated == sdks.markdown(), "regenerate docs/sdks.md from tokendoctor.sdks.markdown()"
+    generated = doc.split("<!-- BEGIN GENERATED: tokendoctor.sdk_chains.tables.markdown() -->\n", 1)[1].split("<!-- END GENERATED -->", 1)[0]
+    assert generated == sdks.markdown(), "regenerate docs/sdks.md from tokendoctor.sdk_chains.tables.markdown()"

@@ -1,5 +1,5 @@
-from tokendoctor.checks import credentials
 from tests.conftest import codes
+from tokendoctor.checks import credentials
 
 
 def test_TD201_empty_machine_has_no_credentials(machine, run_check):

@@ -1,4 +1,5 @@
-"""The command line: parse flags into :class:`Options`, run, render, exit.  Nothing else."""
+"""The command line: parse flags into plain options, hand them to an ``execute`` function that
+builds, runs and renders, and map errors to the exit-code table.  Nothing else."""
 
 from __future__ import annotations
 
@@ -44,15 +45,27 @@ def _ntp_servers(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return value
 
 
-class _State:
-    redactor = Redactor()
-    debug = False
+class Boundary:
+    """Per-invocation state of the error boundary: what to mask, and whether to show tracebacks."""
+
+    def __init__(self) -> None:
+        self.redactor = Redactor()
+        self.debug = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tokendoctor")
 def cli() -> None:
     """Find out why AWS calls fail with ExpiredToken, and what to change."""
+
+
+def _boundary() -> Boundary:
+    obj = click.get_current_context().find_object(Boundary)
+    return obj if obj is not None else Boundary()
+
+
+def _color(color: bool | None) -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
 
 
 @cli.command()
@@ -95,13 +108,10 @@ def check(
     debug: bool,
 ) -> None:
     """Diagnose the credentials this shell's programs (or, with --pid/--env-file, another process) would use."""
-    from tokendoctor.checks import ALL_CHECKS
-    from tokendoctor.context import Options, live_context
-    from tokendoctor.render import get_renderer
-    from tokendoctor.reporter import rank
-    from tokendoctor.runner import run_checks
+    from tokendoctor.context import Options
 
-    _State.debug = debug
+    boundary = _boundary()
+    boundary.debug = debug
     if timeout <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
     if offline and live:
@@ -122,21 +132,25 @@ def check(
         sdk=sdk,
         live=live,
     )
-    from tokendoctor.target import TargetError
+    output_format = "json" if as_json else (fmt or "text")
+    raise SystemExit(execute_check(options, boundary, output_format, fail_on, _color(color), verbose))
+
+
+def execute_check(options: Any, boundary: Boundary, output_format: str, fail_on: str, color: bool, verbose: bool) -> int:
+    """Build the live context, run every check, print the report; return the exit code."""
+    from tokendoctor.pipeline import diagnose
+    from tokendoctor.render import get_renderer
+    from tokendoctor.target import TargetError, live_context
 
     try:
         ctx = live_context(options)
     except TargetError as exc:  # no such PID, permission denied, unreadable env file: exit 2
         raise click.UsageError(str(exc)) from None
-    _State.redactor = ctx.redactor
-    results = run_checks(ctx, ALL_CHECKS, deadline=timeout)
-    report = rank(results, fail_on=fail_on)  # type: ignore[arg-type]
-    output_format = "json" if as_json else (fmt or "text")
-    if color is None:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    boundary.redactor = ctx.redactor
+    report = diagnose(ctx, fail_on=fail_on)  # type: ignore[arg-type]
     text = get_renderer(output_format)(report, color=color, verbose=verbose)  # type: ignore[arg-type]
     click.echo(ctx.redactor.redact(text), nl=False)
-    raise SystemExit(report.exit_code)
+    return report.exit_code
 
 
 @cli.command()
@@ -181,34 +195,33 @@ def explain(text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str,
     if not data.strip():
         raise click.UsageError("no error text: the input is empty")
     result = run_explain(data, fail_on=fail_on)  # type: ignore[arg-type]
-    if color is None:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    rendered = explain_renderer("json" if as_json else (fmt or "text"))(result, color=color, verbose=verbose)
-    click.echo(_State.redactor.redact(rendered), nl=False)
+    rendered = explain_renderer("json" if as_json else (fmt or "text"))(result, color=_color(color), verbose=verbose)
+    click.echo(_boundary().redactor.redact(rendered), nl=False)
     raise SystemExit(result.exit_code)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one error boundary, so users see one line, never a traceback."""
+    boundary = Boundary()
     try:
-        rc = cli.main(args=argv, prog_name="tokendoctor", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="tokendoctor", standalone_mode=False, obj=boundary)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else FAILED
     except click.exceptions.Abort:
         click.echo("tokendoctor: interrupted", err=True)
         return 130
     except click.ClickException as exc:
-        message = _State.redactor.redact(exc.format_message())
+        message = boundary.redactor.redact(exc.format_message())
         click.echo(f"tokendoctor: error: {message}", err=True)
         return USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         click.echo("tokendoctor: interrupted", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the top-level boundary
-        if _State.debug:
-            click.echo(_State.redactor.redact(traceback.format_exc()), err=True)
+        if boundary.debug:
+            click.echo(boundary.redactor.redact(traceback.format_exc()), err=True)
         first = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(_State.redactor.redact(f"tokendoctor: internal error: {type(exc).__name__}: {first}"), err=True)
+        click.echo(boundary.redactor.redact(f"tokendoctor: internal error: {type(exc).__name__}: {first}"), err=True)
         return TOOL_ERROR
     return rc if isinstance(rc, int) else OK
 

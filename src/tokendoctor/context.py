@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from tokendoctor.redact import Redactor
 
-
 T = TypeVar("T")
 
 
@@ -117,21 +116,3 @@ class Context:
     def home(self) -> Path:
         home = self.env.get("HOME") or self.env.get("USERPROFILE") or ""
         return Path(home) if home else Path(os.path.expanduser("~"))
-
-
-def live_context(options: Options, env: Mapping[str, str] | None = None) -> Context:
-    """The context for this machine and this process (or a given environment)."""
-    environ = dict(os.environ if env is None else env)
-    redactor = Redactor()
-    redactor.add_from_env(environ)
-    # Undocumented seam for benchmarks and end-to-end tests: describe another machine's /sys and /proc.
-    root = Path(environ.get("TOKENDOCTOR_FS_ROOT") or "/")
-    process = None
-    if options.pid is not None or options.env_file is not None:
-        # --pid / --env-file: diagnose that environment instead (tokendoctor.target; raises TargetError).
-        from tokendoctor.target import load_target
-
-        environ, process, secrets = load_target(options.pid, options.env_file, environ, root)
-        redactor.add_from_env(environ)
-        redactor.add(*secrets)
-    return Context(env=environ, root=root, options=options, redactor=redactor, process=process)

@@ -1,9 +1,14 @@
-"""Turn check results into a ranked, deduplicated list of causes.  Pure: no I/O."""
+"""Turn check results into a ranked, deduplicated list of causes.  Pure: no I/O.
+
+Steps that need several checks' results (the clock's offset applied to the credentials' expiry, the
+SDK adjustment) are handed in as ``post_steps``; the registry declares them
+(:data:`tokendoctor.checks.POST_STEPS`), so the ranker knows no check by name.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tokendoctor import catalogue
 from tokendoctor.exitcodes import FailOn, exit_code
@@ -27,17 +32,19 @@ def _key(cause: RankedCause) -> tuple[int, int, str]:
     return (SEVERITY_ORDER[cause.severity], catalogue.get(cause.code).priority, cause.code)
 
 
-def derive(results: Sequence[CheckResult]) -> list[CheckResult]:
-    """Pure step before ranking: data and findings that need several checks' results
-    (the clock's offset applied to the credentials' expiry, the IMDS Date header as a clock reference)."""
-    from tokendoctor.checks.clock import combine
-    from tokendoctor.checks.sdk import adjust
-
-    return adjust(combine(results))
+PostStep = Callable[[Sequence[CheckResult]], list[CheckResult]]
 
 
-def rank(results: Sequence[CheckResult], *, fail_on: FailOn = "error") -> Report:
-    results = derive(results)
+def derive(results: Sequence[CheckResult], post_steps: Sequence[PostStep] = ()) -> list[CheckResult]:
+    """Apply the post-steps in order (pure)."""
+    out = list(results)
+    for step in post_steps:
+        out = step(out)
+    return out
+
+
+def rank(results: Sequence[CheckResult], *, fail_on: FailOn = "error", post_steps: Sequence[PostStep] = ()) -> Report:
+    results = derive(results, post_steps)
     seen: set[tuple[str, str]] = set()
     causes: list[RankedCause] = []
     for result in results:

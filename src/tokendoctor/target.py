@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from tokendoctor.context import ProcessInfo
-from tokendoctor.redact import mask_key
+from tokendoctor.context import Context, Options, ProcessInfo
+from tokendoctor.redact import Redactor, mask_key
 
 #: ``/proc/PID/environ`` is bounded by the kernel (ARG_MAX-ish); an env file has no reason to be larger.
 MAX_ENV_BYTES = 4 * 1024 * 1024
@@ -343,4 +343,20 @@ def load_target(
     return env, info, removed
 
 
-__all__ = ["TargetError", "load_process", "load_target", "parse_env_file", "read_env_file", "redact_cmdline", "start_time"]
+def live_context(options: Options, env: Mapping[str, str] | None = None) -> Context:
+    """The context for this machine and this process (or a given environment)."""
+    environ = dict(os.environ if env is None else env)
+    redactor = Redactor()
+    redactor.add_from_env(environ)
+    # Undocumented seam for benchmarks and end-to-end tests: describe another machine's /sys and /proc.
+    root = Path(environ.get("TOKENDOCTOR_FS_ROOT") or "/")
+    process = None
+    if options.pid is not None or options.env_file is not None:
+        # --pid / --env-file: diagnose that environment instead (raises TargetError).
+        environ, process, secrets = load_target(options.pid, options.env_file, environ, root)
+        redactor.add_from_env(environ)
+        redactor.add(*secrets)
+    return Context(env=environ, root=root, options=options, redactor=redactor, process=process)
+
+
+__all__ = ["live_context", "TargetError", "load_process", "load_target", "parse_env_file", "read_env_file", "redact_cmdline", "start_time"]

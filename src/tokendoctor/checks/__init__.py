@@ -1,8 +1,10 @@
-"""The registry of checks.  Each module has one entry point ``check(ctx) -> CheckResult``."""
+"""The registry of checks.  Each module has one entry point ``check(ctx) -> CheckResult``; the steps
+that need several checks' results are declared here too, in the order they run."""
 
 from __future__ import annotations
 
 from tokendoctor.checks import clock, container, credentials, imds, live, platform, process, sdk, web_identity
+from tokendoctor.reporter import PostStep
 from tokendoctor.runner import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -16,3 +18,8 @@ ALL_CHECKS: tuple[Check, ...] = (
     Check(clock.NAME, clock.check, "The clock: offset against NTP / Amazon Time Sync, and whether anything keeps it synchronized"),
     Check(process.NAME, process.check, "The process diagnosed with --pid/--env-file: user, age, and whether it outlived its credentials"),
 )
+
+#: Pure steps run after all checks, before ranking (``reporter.rank(post_steps=...)``): the clock's offset
+#: applied to the credentials' expiry and the IMDS/STS Date headers as clock references, then the
+#: SDK chosen with --sdk dropping findings that only hold under botocore's order.
+POST_STEPS: tuple[PostStep, ...] = (clock.combine, sdk.adjust)

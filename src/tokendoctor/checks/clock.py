@@ -23,10 +23,10 @@ from dataclasses import replace
 from typing import Any
 
 from tokendoctor.context import Context
+from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, SIGV4_TOLERANCE_SECONDS
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.probes import ntp as _ntp
 from tokendoctor.probes import timesync as _sync
-from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, SIGV4_TOLERANCE_SECONDS
 from tokendoctor.timefmt import iso, parse_time
 
 NAME = "clock"
@@ -34,7 +34,7 @@ CHRONY_TIME_SYNC_LINE = "server 169.254.169.123 prefer iburst minpoll 4 maxpoll 
 
 
 def check(ctx: Context) -> CheckResult:
-    from tokendoctor.platform import detect
+    from tokendoctor.probes.platform import detect
 
     started = time.monotonic()
     deadline = started + max(ctx.options.timeout * _ntp.BUDGET_SHARE, 0.05)

@@ -19,7 +19,7 @@ NAME = "container"
 
 
 def check(ctx: Context) -> CheckResult:
-    from tokendoctor.checks.roles import chain
+    from tokendoctor.chain import analyse as chain
 
     probe = _container.probe(ctx)
     now = ctx.now()

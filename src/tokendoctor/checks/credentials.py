@@ -1,322 +1,30 @@
-"""Which credentials the program really uses: botocore's own chain, statically.
-
-Entry point: :func:`check`.
-
-The provider list comes from ``botocore.credentials.create_credential_resolver``
-so its order and method names are always the installed botocore's.  Each
-provider is then asked with its own ``load()``, except that every path that
-would reach the network or start a process is refused (instance attributes
-replaced on this resolver only): STS, SSO and web-identity calls are deferred
-by botocore anyway, while ``credential_process``, the container endpoint and
-instance metadata are reported as ``not-checked`` instead of being run.
-"""
+"""The credentials check: which credentials the program really uses (the chain analysis of
+:mod:`tokendoctor.chain`), when they expire, and the traps around them (TD10x, TD20x)."""
 
 from __future__ import annotations
 
-import configparser
-import datetime as _dt
-import os
-import stat
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tokendoctor.checks import expiry as _expiry
+from tokendoctor import chain
+from tokendoctor.chain import expiry as _expiry
+from tokendoctor.chain.advice import refreshable_role_fix
+from tokendoctor.chain.botocore_private import peek
+from tokendoctor.chain.model import FILE_METHODS, ROLE_METHODS, ChainAnalysis, ProviderState
 from tokendoctor.context import Context
-from tokendoctor.models import CheckResult, Finding, ProviderStatus
 from tokendoctor.limits import NOT_REFRESHABLE_METHODS
+from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
-from tokendoctor.sdkenv import botocore_environment
-from tokendoctor.timefmt import iso
+from tokendoctor.timefmt import iso, parse_time, span
 
 NAME = "credentials"
 
-#: Files larger than this are not handed to botocore (it reads them whole).
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
-
-_FILE_METHODS = {"shared-credentials-file", "config-file"}
-_ROLE_METHODS = {"container-role", "iam-role"}
-
-
-class _Refused(Exception):
-    """Raised instead of a side effect (subprocess, network) during analysis."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-@dataclass
-class ProviderState:
-    method: str
-    status: ProviderStatus = "absent"
-    detail: str = ""
-    creds: Any = None
-    would_use: bool = False  # botocore would stop here, but we did not run it
-    error: BaseException | None = None
-
-    @property
-    def found(self) -> bool:
-        return self.creds is not None or self.would_use
-
-    def row(self) -> dict[str, str]:
-        return {"provider": self.method, "status": self.status, "detail": self.detail}
-
-
-@dataclass
-class ChainAnalysis:
-    profile: str
-    profile_source: str
-    explicit: bool
-    providers: list[ProviderState] = field(default_factory=list)
-    winner: ProviderState | None = None
-    error: str | None = None
-    findings: list[Finding] = field(default_factory=list)
-    full_config: dict[str, Any] = field(default_factory=dict)
-    credentials_file: str = ""
-    config_file: str = ""
-
-    @property
-    def method(self) -> str | None:
-        if self.winner is None or self.winner.status == "error":
-            return None
-        return self.winner.method
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _file_problem(path: str) -> str | None:
-    """A reason botocore cannot use ``path``, or None when it can (or it is absent)."""
-    p = Path(path)
-    try:
-        if not p.exists():
-            return None
-        if p.is_dir():
-            return "is a directory"
-        info = p.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return "is not a regular file (a FIFO or device would block botocore)"
-        size = info.st_size
-        if size > MAX_CONFIG_BYTES:
-            return f"is {size // (1024 * 1024)} MiB, too large to be an AWS config file"
-        with p.open("rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or type(exc).__name__})"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return f"is not valid UTF-8 (line {line})"
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read_string(text, source=str(p))
-    except configparser.Error as exc:
-        first = str(exc).splitlines()[0]
-        line = getattr(exc, "lineno", None)
-        if line is None and getattr(exc, "errors", None):
-            line = exc.errors[0][0]  # type: ignore[attr-defined]
-        where = f" (line {line})" if line else ""
-        return f"cannot be parsed{where}: {first[:160]}"
-    return None
-
-
-# ----------------------------------------------------------------------- analysis
-
-
-def _refuse(what: str) -> Any:
-    def _raise(*_args: object, **_kwargs: object) -> Any:
-        raise _Refused(what)
-
-    return _raise
-
-
-def _guard(providers: list[Any]) -> None:
-    """Make every side-effecting path of this resolver raise :class:`_Refused`."""
-    from botocore.credentials import ProcessProvider
-
-    for provider in providers:
-        method = provider.METHOD
-        if method == "iam-role":
-            provider.load = _refuse(method)
-        elif method == "container-role":
-            provider._retrieve_or_fail = _refuse(method)
-        elif method == "custom-process":
-            provider._popen = _refuse(method)
-        elif method == "assume-role":
-            builder = getattr(provider, "_profile_provider_builder", None)
-            if builder is not None:
-                load_config = provider._load_config
-
-                def _safe_process(profile_name: str, _lc: Any = load_config) -> Any:
-                    return ProcessProvider(profile_name=profile_name, load_config=_lc, popen=_refuse("custom-process"))
-
-                builder._create_process_provider = _safe_process
-
-
-def _selected_profile(ctx: Context, session: Any) -> tuple[str, str]:
-    if ctx.options.profile is not None:
-        return ctx.options.profile, "--profile"
-    for var in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
-        if ctx.env.get(var):
-            return ctx.env[var], var
-    return (session.get_config_variable("profile") or "default"), "default"
-
-
-def analyse(ctx: Context) -> ChainAnalysis:
-    """Work out, without side effects, what botocore's default chain would do."""
-    with botocore_environment(ctx.env):
-        return _analyse(ctx)
-
-
-def _analyse(ctx: Context) -> ChainAnalysis:
-    import botocore.exceptions
-    import botocore.session
-    from botocore.credentials import create_credential_resolver
-
-    session = botocore.session.Session(profile=ctx.options.profile)
-    profile, source = _selected_profile(ctx, session)
-    result = ChainAnalysis(profile=profile, profile_source=source, explicit=ctx.options.profile is not None)
-    config_file = os.path.expanduser(session.get_config_variable("config_file"))
-    creds_file = os.path.expanduser(session.get_config_variable("credentials_file"))
-    result.config_file, result.credentials_file = config_file, creds_file
-
-    for var, path in (("AWS_CONFIG_FILE", config_file), ("AWS_SHARED_CREDENTIALS_FILE", creds_file)):
-        if ctx.env.get(var) and not Path(path).exists():
-            result.findings.append(
-                Finding(
-                    code="TD108",
-                    evidence={"variable": var, "path": path},
-                    fix=f"{var} points to {path}, which does not exist. Fix the path or `unset {var}`.",
-                )
-            )
-    blocking = False
-    for path in (config_file, creds_file):
-        problem = _file_problem(path)
-        if problem:
-            result.findings.append(
-                Finding(
-                    code="TD205",
-                    evidence={"path": path, "problem": problem},
-                    fix=f"{path} {problem}. Fix or remove it; botocore cannot use it.",
-                )
-            )
-            blocking = True
-    if blocking:
-        result.error = "config-unreadable"
-        return result
-
-    try:
-        result.full_config = session.full_config
-        resolver = create_credential_resolver(session)
-    except botocore.exceptions.ProfileNotFound:
-        result.error = "profile-not-found"
-        result.findings.append(_profile_not_found(result))
-        return result
-    except (botocore.exceptions.BotoCoreError, ValueError, UnicodeError) as exc:
-        result.error = "config-unreadable"
-        result.findings.append(
-            Finding(code="TD205", evidence={"path": config_file, "problem": type(exc).__name__}, fix=str(exc)[:200])
-        )
-        return result
-
-    providers = list(resolver.providers)
-    _guard(providers)
-    methods = [p.METHOD for p in providers]
-    if "env" not in methods:  # an explicit profile drops the env provider
-        result.providers.append(
-            ProviderState(method="env", status="absent", detail="skipped: an explicit profile drops environment credentials")
-        )
-    for provider in providers:
-        state = _evaluate(provider, ctx)
-        result.providers.append(state)
-        if result.winner is None and (state.found or state.status == "error"):
-            result.winner = state
-    _assign_statuses(result)
-    return result
-
-
-def _evaluate(provider: Any, ctx: Context) -> ProviderState:
-    state = ProviderState(method=provider.METHOD)
-    try:
-        state.creds = provider.load()
-    except _Refused as refused:
-        state.status = "not-checked"
-        if refused.what == "iam-role" and provider.METHOD == "iam-role":
-            state.detail = "instance metadata not queried"
-        elif refused.what == "container-role" and provider.METHOD == "container-role":
-            state.would_use = True
-            state.detail = "container credentials endpoint configured; not called"
-        elif refused.what == "custom-process" and provider.METHOD == "custom-process":
-            state.would_use = True
-            state.detail = "credential_process configured; not run (use --allow-process)"
-        else:
-            # assume-role whose source would need a process or the network
-            state.would_use = True
-            state.detail = f"role source needs {refused.what}; not called"
-        return state
-    except Exception as exc:  # noqa: BLE001 - botocore would raise this to the program
-        state.status = "error"
-        state.error = exc
-        state.detail = ctx.redactor.redact(_describe(exc))
-        return state
-    return state
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:240]
-
-
-def _assign_statuses(result: ChainAnalysis) -> None:
-    winner = result.winner
-    passed = False
-    for state in result.providers:
-        if state is winner:
-            passed = True
-            if state.status != "error":
-                state.status = "used"
-                if not state.detail:
-                    state.detail = "credentials found"
-            continue
-        if state.status in ("error", "not-checked"):
-            continue
-        if state.found:
-            state.status = "shadowed" if passed else "used"
-            state.detail = state.detail or f"has credentials, but {winner.method if winner else '?'} comes first"
-        else:
-            state.status = "absent"
-
-
-def _profile_not_found(result: ChainAnalysis) -> Finding:
-    return Finding(
-        code="TD105",
-        evidence={"profile": result.profile, "selected_by": result.profile_source},
-        fix=(
-            f"Profile '{result.profile}' (from {result.profile_source}) is not in {result.config_file} "
-            f"or {result.credentials_file}. Fix the name, or add `[profile {result.profile}]` to the config."
-        ),
-    )
 
 
 # ------------------------------------------------------------------ the check
 
 
-def _peek(creds: Any) -> tuple[str | None, str | None, _dt.datetime | None]:
-    """Access key, token and expiry of a botocore credentials object, without refreshing it."""
-    if creds is None:
-        return None, None, None
-    values = vars(creds)
-    if "_access_key" in values or "_refresh_using" in values:
-        return values.get("_access_key"), values.get("_token"), values.get("_expiry_time")
-    return values.get("access_key"), values.get("token"), None
-
-
 def check(ctx: Context) -> CheckResult:
-    from tokendoctor.checks.roles import chain
-
-    analysis = chain(ctx)  # analyse(ctx), completed by the IMDS/container probes when they ran
+    analysis = chain.analyse(ctx)  # completed by the IMDS/container probes when they ran
     findings = list(analysis.findings)
     resolved = _resolved(ctx, analysis, findings)
     if analysis.error is None:
@@ -358,7 +66,7 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
                     fix="The credential variables are incomplete: " + winner.detail + ". Export a complete set, or none.",
                 )
             )
-        elif winner.method not in _ROLE_METHODS:  # role endpoint failures: TD301-TD307 (checks/imds, container)
+        elif winner.method not in ROLE_METHODS:  # role endpoint failures: TD301-TD307 (checks/imds, container)
             findings.append(
                 Finding(
                     code="TD205",
@@ -367,7 +75,7 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
                 )
             )
         return out
-    key, token, expiry = _peek(winner.creds)
+    key, token, expiry = peek(winner.creds)
     for value in (token,):
         ctx.redactor.add(value)
     out["access_key_id"] = mask_key(key)
@@ -379,7 +87,7 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
         out["expires_at"] = iso(found.at)
         out["seconds_remaining"] = int((found.at - ctx.now()).total_seconds())
         out["expiry_source"] = found.source
-    findings.extend(_expiry.findings(ctx, analysis, winner, out))
+    findings.extend(_expiry_findings(ctx, analysis, winner, out))
     return out
 
 
@@ -388,7 +96,7 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
     out: list[Finding] = []
     winner = analysis.method
     by_method = {s.method: s for s in analysis.providers}
-    profile_cfg = analysis.full_config.get("profiles", {}).get(analysis.profile, {})
+    profile_cfg = analysis.profile_config()
 
     if winner == "env":
         key = resolved["access_key_id"]
@@ -401,11 +109,11 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                         "variables": [v for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN") if env.get(v)],
                         "expires_at": resolved["expires_at"],
                     },
-                    fix=_td101_fix(analysis),
+                    fix=refreshable_role_fix(analysis),
                 )
             )
         if not analysis.explicit and analysis.profile_source in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            shadowed = [s.method for s in analysis.providers if s.status == "shadowed" and s.method not in _ROLE_METHODS]
+            shadowed = [s.method for s in analysis.providers if s.status == "shadowed" and s.method not in ROLE_METHODS]
             if shadowed:
                 out.append(
                     Finding(
@@ -436,7 +144,7 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                     fix="Export AWS_SESSION_TOKEN from the same session as the key, or stop exporting the key.",
                 )
             )
-    if winner in ("env", *_FILE_METHODS):
+    if winner in ("env", *FILE_METHODS):
         container = by_method.get("container-role")
         if container is not None and container.would_use:
             out.append(
@@ -446,7 +154,7 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                     fix=f"Credentials from {winner} hide the container role this task/pod was given. Remove them.",
                 )
             )
-    if winner in _FILE_METHODS and resolved["temporary"]:
+    if winner in FILE_METHODS and resolved["temporary"]:
         out.append(
             Finding(
                 code="TD204",
@@ -457,7 +165,7 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                 ),
             )
         )
-    if winner in _FILE_METHODS:
+    if winner in FILE_METHODS:
         section = _credentials_section(analysis) if winner == "shared-credentials-file" else profile_cfg
         a, b = section.get("aws_security_token"), section.get("aws_session_token")
         if a and b and a != b:
@@ -514,19 +222,98 @@ def _credentials_section(analysis: ChainAnalysis) -> dict[str, str]:
         return {}
 
 
-def _td101_fix(analysis: ChainAnalysis) -> str:
-    profiles = analysis.full_config.get("profiles", {})
-    roles = [name for name, cfg in profiles.items() if cfg.get("role_arn") and (cfg.get("source_profile") or cfg.get("credential_source"))]
-    head = "These are a copy of one STS session: nothing refreshes them. "
-    if roles:
-        name = roles[0]
-        return head + (
-            f"Your config already has a refreshable role profile '{name}'. Run the job with "
-            f"`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; AWS_PROFILE={name} <job>`."
-        )
-    return head + (
-        "Add to ~/.aws/config:\n  [profile job]\n  role_arn = arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME\n"
-        "  source_profile = default   # on EC2/ECS instead: credential_source = Ec2InstanceMetadata\n"
-        "then `unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN` and start the job with AWS_PROFILE=job; "
-        "botocore assumes the role and refreshes it 15 minutes before it expires."
-    )
+def _expiry_findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resolved: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    now = ctx.now()
+    remaining = resolved.get("seconds_remaining")
+    if remaining is not None and not resolved.get("refreshable"):
+        evidence = {
+            "method": winner.method,
+            "access_key_id": resolved.get("access_key_id"),
+            "expires_at": resolved.get("expires_at"),
+            "expiry_source": resolved.get("expiry_source"),
+            "seconds_remaining": remaining,
+        }
+        if remaining <= 0:
+            out.append(
+                Finding(
+                    code="TD202",
+                    evidence=evidence,
+                    fix=(
+                        f"The {winner.method} credentials expired at {resolved['expires_at']} "
+                        f"({span(remaining)} ago) and nothing refreshes them. "
+                        "Remove them and use a refreshing source (see the other causes)."
+                    ),
+                )
+            )
+        elif remaining < ctx.options.min_ttl:
+            out.append(
+                Finding(
+                    code="TD203",
+                    evidence={**evidence, "min_ttl_seconds": int(ctx.options.min_ttl)},
+                    fix=(
+                        f"The {winner.method} credentials expire at {resolved['expires_at']} "
+                        f"(in {span(remaining)}) and nothing refreshes them. "
+                        "Switch to a refreshing source before starting long work."
+                    ),
+                )
+            )
+    if winner.method == "sso":
+        info = _expiry.sso_token(ctx, analysis)
+        if info is not None:
+            exp = parse_time(info.get("expires_at"))
+            expired = info.get("problem") or (exp is not None and exp <= now)
+            if expired and not info.get("can_refresh"):
+                out.append(
+                    Finding(
+                        code="TD206",
+                        evidence=info,
+                        fix=f"Run `aws sso login --profile {analysis.profile}`.",
+                    )
+                )
+            elif expired:
+                out.append(
+                    Finding(
+                        code="TD206",
+                        severity="warning",
+                        evidence=info,
+                        fix=(
+                            "The SSO access token expired; botocore will try its refresh token. If calls fail, run "
+                            f"`aws sso login --profile {analysis.profile}`."
+                        ),
+                    )
+                )
+    if winner.method == "assume-role-with-web-identity":
+        path, role_arn = _expiry.web_identity_settings(ctx, analysis)
+        if path:
+            info = {**_expiry.web_identity_token(ctx, path), "role_arn": role_arn}
+            exp = parse_time(info.get("exp"))
+            stale = _expiry.token_not_rotated(info, now)
+            if stale and not info.get("problem") and not (exp is not None and exp <= now):
+                out.append(
+                    Finding(
+                        code="TD207",
+                        severity="warning",
+                        title="The web identity token file is close to expiry: nothing is rotating it",
+                        evidence={**info, "seconds_remaining": int((exp - now).total_seconds()) if exp else None},
+                        fix=(
+                            f"The token in {path} expires at {info['exp']} and has not been replaced ({stale}). "
+                            "The kubelet rewrites a projected service account token at 80% of its lifetime; a CI "
+                            "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it expires."
+                        ),
+                    )
+                )
+            if info.get("problem") or (exp is not None and exp <= now):
+                out.append(
+                    Finding(
+                        code="TD207",
+                        evidence=info,
+                        fix=(
+                            f"The token in {path} "
+                            + (f"{info['problem']}" if info.get("problem") else f"expired at {info['exp']}")
+                            + ". Whatever writes it (kubelet projected token, CI OIDC step) stopped rotating it: "
+                            "restart the pod/job or fix the projector."
+                        ),
+                    )
+                )
+    return out

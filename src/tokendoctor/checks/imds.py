@@ -30,8 +30,8 @@ _HOP_FIX = (
 
 
 def check(ctx: Context) -> CheckResult:
-    from tokendoctor.checks.roles import chain
-    from tokendoctor.platform import detect
+    from tokendoctor.chain import analyse as chain
+    from tokendoctor.probes.platform import detect
 
     probe = _imds.probe(ctx)
     plat = detect(ctx)

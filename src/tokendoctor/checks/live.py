@@ -1,7 +1,7 @@
 """``--live``: what AWS itself says about the resolved credentials, right now.
 
 Entry point: :func:`check` (skipped unless ``--live``).  The probe
-(:mod:`tokendoctor.probes.sts`) calls STS ``GetCallerIdentity`` with the
+(:mod:`tokendoctor.chain.live`) calls STS ``GetCallerIdentity`` with the
 credentials botocore's default chain resolves; this module classifies the
 answer into the ``live`` JSON section and the causes:
 
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tokendoctor.chain import live as _sts
 from tokendoctor.context import Context
-from tokendoctor.models import CheckResult, Finding
-from tokendoctor.probes import sts as _sts
-from tokendoctor.redact import mask_key
 from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, ROLE_CHAINING_MAX, SIGV4_TOLERANCE_SECONDS
+from tokendoctor.models import CheckResult, Finding
+from tokendoctor.redact import mask_key
 from tokendoctor.timefmt import iso
 
 NAME = "live"
@@ -48,7 +48,7 @@ def clock_offset(call: _sts.Call | None) -> tuple[float | None, str | None]:
 def check(ctx: Context) -> CheckResult:
     if not ctx.options.live:
         return CheckResult(name=NAME, status="skipped", detail="--live not given")
-    from tokendoctor.checks.roles import chain
+    from tokendoctor.chain import analyse as chain
 
     probe = _sts.probe(ctx)  # first: its deadline starts now, while other checks build the chain analysis
     analysis = chain(ctx)
@@ -163,7 +163,7 @@ def _findings(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str,
 
 def _td503(ctx: Context, data: dict[str, Any], offset: float | None) -> Finding:
     from tokendoctor.checks.clock import CHRONY_TIME_SYNC_LINE
-    from tokendoctor.platform import detect
+    from tokendoctor.probes.platform import detect
 
     if offset is not None:
         direction = f"{abs(offset):.0f} s {'ahead of' if offset > 0 else 'behind'} AWS"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult
-from tokendoctor.platform import detect
+from tokendoctor.probes.platform import detect
 
 NAME = "platform"
 

@@ -28,11 +28,13 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from tokendoctor.checks import expiry as _expiry
+from tokendoctor.chain import expiry as _expiry
+from tokendoctor.chain.advice import refreshable_role_fix
+from tokendoctor.chain.botocore_private import peek
 from tokendoctor.context import Context, ProcessInfo
+from tokendoctor.limits import ASSUME_ROLE_DEFAULT, ASSUME_ROLE_MAX, SESSION_TOKEN_MAX
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
-from tokendoctor.limits import ASSUME_ROLE_DEFAULT, ASSUME_ROLE_MAX, SESSION_TOKEN_MAX
 from tokendoctor.timefmt import iso, parse_time, span
 
 NAME = "process"
@@ -82,7 +84,7 @@ def check(ctx: Context) -> CheckResult:
     proc = ctx.process
     if proc is None:
         return CheckResult(name=NAME, status="skipped", detail="no --pid or --env-file: the current shell is diagnosed")
-    from tokendoctor.checks.roles import chain
+    from tokendoctor.chain import analyse as chain
 
     data = section(ctx, proc)
     analysis = chain(ctx)
@@ -100,9 +102,8 @@ def check(ctx: Context) -> CheckResult:
 
 
 def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) -> list[Finding]:
-    from tokendoctor.checks.credentials import _peek, _td101_fix
 
-    key, token, from_env = _peek(winner.creds)
+    key, token, from_env = peek(winner.creds)
     if not key or not (token or key.startswith("ASIA")):
         return []  # long-term keys do not expire
     assert proc.started_at is not None
@@ -118,7 +119,7 @@ def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) ->
         f"\nThen restart the process (pid {proc.pid}): a running program never re-reads its environment, "
         "so nothing short of a restart gives it new credentials."
     )
-    fix_source = _td101_fix(analysis) + restart
+    fix_source = refreshable_role_fix(analysis) + restart
     known = None
     if from_env is not None:
         known = _expiry.Expiry(from_env.astimezone(_dt.timezone.utc), "AWS_CREDENTIAL_EXPIRATION")
@@ -186,7 +187,7 @@ def _cli_cache_entry(ctx: Context, key: str) -> tuple[_expiry.Expiry, _dt.dateti
     except OSError:
         return None
     for path in files:
-        doc = _expiry._read_json(path, ctx)
+        doc = _expiry.read_json(path, ctx)
         creds = (doc or {}).get("Credentials")
         if not isinstance(creds, dict) or creds.get("AccessKeyId") != key:
             continue
@@ -205,9 +206,8 @@ def _cli_cache_entry(ctx: Context, key: str) -> tuple[_expiry.Expiry, _dt.dateti
 
 
 def _file_rewritten(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) -> list[Finding]:
-    from tokendoctor.checks.credentials import _peek
 
-    key, token, _ = _peek(winner.creds)
+    key, token, _ = peek(winner.creds)
     if not key or not (token or key.startswith("ASIA")):
         return []
     assert proc.started_at is not None

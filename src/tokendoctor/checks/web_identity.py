@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tokendoctor.checks import expiry as _expiry
+from tokendoctor.chain import expiry as _expiry
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult
 from tokendoctor.timefmt import parse_time, relative, span
@@ -20,7 +20,7 @@ NAME = "web_identity"
 
 
 def check(ctx: Context) -> CheckResult:
-    from tokendoctor.checks.roles import chain
+    from tokendoctor.chain import analyse as chain
 
     analysis = chain(ctx)
     path, role_arn = _expiry.web_identity_settings(ctx, analysis)

@@ -175,7 +175,7 @@ class ImdsProbe:
 
 def read_settings(ctx: Context) -> ImdsSettings:
     """botocore's IMDS settings for the context's environment (and ``--profile``)."""
-    from tokendoctor.sdkenv import botocore_environment
+    from tokendoctor.botocore_env import botocore_environment
 
     with botocore_environment(ctx.env):
         return _read_settings(ctx)
@@ -233,7 +233,7 @@ def _read_settings(ctx: Context) -> ImdsSettings:
 
 def decide(ctx: Context, settings: ImdsSettings) -> tuple[bool, str]:
     """Whether to probe, and why (pure apart from the offline platform detection)."""
-    from tokendoctor.platform import detect
+    from tokendoctor.probes.platform import detect
 
     if ctx.options.offline:
         return False, "--offline"

@@ -192,7 +192,7 @@ def ipv6_enabled(ctx: Context) -> bool:
 
 def select_servers(ctx: Context) -> Selection:
     """Which NTP servers to ask, and why (no network: config files and /sys only)."""
-    from tokendoctor.platform import detect
+    from tokendoctor.probes.platform import detect
 
     if ctx.options.ntp_servers:
         return Selection(tuple(dict.fromkeys(ctx.options.ntp_servers)), "--ntp-server")

@@ -1,45 +1,25 @@
 """Complete the static chain analysis with what the instance and container role probes saw.
 
-The credentials check leaves ``container-role`` and ``iam-role`` unresolved
-(``not-checked``) because they need the network.  When the IMDS or container
-probe ran (see :mod:`tokendoctor.probes`), :func:`amend_chain` fills those rows
-in the way botocore would: ``used``/``shadowed`` with the role's credentials,
-``absent`` when botocore would move on, ``error`` when it would raise.  The
-expiry attached is the RAW document's, not botocore's extended one.
-
-:func:`chain` is the shared, memoised analysis every check reads.
+The static resolution leaves ``container-role`` and ``iam-role`` unresolved (``not-checked``)
+because they need the network.  When the IMDS or container probe ran (see :mod:`tokendoctor.probes`),
+:func:`amend_chain` fills those rows in the way botocore would: ``used``/``shadowed`` with the role's
+credentials, ``absent`` when botocore would move on, ``error`` when it would raise.  The expiry
+attached is the RAW document's, not botocore's extended one.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tokendoctor.chain.botocore_private import peekable
+from tokendoctor.chain.model import ChainAnalysis, ProviderState, pick_winner
 from tokendoctor.context import Context
-
-if TYPE_CHECKING:
-    from tokendoctor.checks.credentials import ChainAnalysis, ProviderState
-
-
-def chain(ctx: Context) -> ChainAnalysis:
-    """The credential chain for this run, amended with the role probes; computed once."""
-
-    def compute() -> ChainAnalysis:
-        from tokendoctor.checks.credentials import analyse
-
-        result = analyse(ctx)
-        amend_chain(ctx, result)
-        return result
-
-    return ctx.once("chain", compute)
-
-
-def _creds(raw_key: str | None, has_token: bool, expires_at: Any) -> SimpleNamespace:
-    # The shape credentials._peek reads from a RefreshableCredentials: no secret in it.
-    return SimpleNamespace(_access_key=raw_key, _token=True if has_token else None, _expiry_time=expires_at)
+from tokendoctor.probes import container as container_probe
+from tokendoctor.probes import imds as imds_probe
 
 
 def amend_chain(ctx: Context, analysis: ChainAnalysis) -> None:
+    """Fill in the container and instance role rows from their probes, when those ran."""
     if analysis.error is not None:
         return
     by_method = {s.method: s for s in analysis.providers}
@@ -50,22 +30,16 @@ def amend_chain(ctx: Context, analysis: ChainAnalysis) -> None:
     instance = by_method.get("iam-role")
     if instance is not None and instance.status == "not-checked" and instance.creds is None:
         changed |= _amend_instance(ctx, instance)
-    if not changed:
-        return
-    from tokendoctor.checks.credentials import _assign_statuses
-
-    analysis.winner = next((s for s in analysis.providers if s.found or s.status == "error"), None)
-    _assign_statuses(analysis)
+    if changed:
+        pick_winner(analysis)
 
 
 def _amend_container(ctx: Context, state: ProviderState) -> bool:
-    from tokendoctor.probes import container
-
-    probe = container.probe(ctx)
+    probe = container_probe.probe(ctx)
     if not probe.ran:
         return False
     if probe.status == "ok":
-        state.creds = _creds(probe.raw_access_key_id, probe.has_token, probe.expires_at)
+        state.creds = peekable(probe.raw_access_key_id, probe.has_token, probe.expires_at)
         state.status = "absent"  # re-assigned to used/shadowed
         state.detail = f"role credentials from {probe.uri_source} (expire {probe.expiration})"
     else:
@@ -75,9 +49,7 @@ def _amend_container(ctx: Context, state: ProviderState) -> bool:
 
 
 def _amend_instance(ctx: Context, state: ProviderState) -> bool:
-    from tokendoctor.probes import imds
-
-    probe = imds.probe(ctx)
+    probe = imds_probe.probe(ctx)
     if not probe.ran:
         if probe.reason.startswith("AWS_EC2_METADATA_DISABLED") or probe.reason.startswith("metadata_service_num_attempts"):
             state.status = "absent"
@@ -87,7 +59,7 @@ def _amend_instance(ctx: Context, state: ProviderState) -> bool:
     via = "IMDSv2" if probe.token == "ok" else "IMDSv1"
     if probe.botocore_outcome == "credentials" and probe.credentials is not None:
         creds = probe.credentials
-        state.creds = _creds(creds.raw_access_key_id, creds.raw_token_present, creds.expires_at)
+        state.creds = peekable(creds.raw_access_key_id, creds.raw_token_present, creds.expires_at)
         state.status = "absent"  # re-assigned to used/shadowed
         state.detail = f"role {probe.role_name} via {via} (raw document expires {creds.expiration})"
     elif probe.botocore_outcome == "error":

@@ -14,12 +14,13 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-_LOCK = threading.RLock()
+#: Held while os.environ shows botocore another environment; re-entrant.
+ENVIRON_LOCK = threading.RLock()
 
 
 @contextmanager
 def botocore_environment(env: Mapping[str, str]) -> Iterator[None]:
-    with _LOCK:
+    with ENVIRON_LOCK:
         if dict(env) == dict(os.environ):
             yield
             return

@@ -12,16 +12,13 @@ import base64
 import datetime as _dt
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tokendoctor.chain.botocore_private import cli_cache_key
+from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
 from tokendoctor.context import Context
-from tokendoctor.models import Finding
-from tokendoctor.timefmt import iso, parse_time, span
-
-if TYPE_CHECKING:
-    from tokendoctor.checks.credentials import ChainAnalysis, ProviderState
+from tokendoctor.timefmt import iso, parse_time
 
 #: Keys that saml2aws, gimme-aws-creds, aws-google-auth, aws-vault exports and
 #: similar tools write beside the keys they paste into a profile.
@@ -33,12 +30,6 @@ FILE_EXPIRY_KEYS = (
     "aws_credential_expiration",
 )
 MAX_TOKEN_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Expiry:
-    at: _dt.datetime
-    source: str
 
 
 def for_winner(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, from_creds: _dt.datetime | None) -> Expiry | None:
@@ -70,17 +61,15 @@ def _section(analysis: ChainAnalysis, method: str) -> dict[str, Any]:
 
 def _cli_cache_expiry(ctx: Context, winner: ProviderState) -> Expiry | None:
     """The AWS CLI caches assumed-role sessions under ~/.aws/cli/cache/<sha1>.json."""
-    refresh = getattr(winner.creds, "_refresh_using", None)
-    fetcher = getattr(refresh, "__self__", None)
-    key = getattr(fetcher, "_cache_key", None)
+    key = cli_cache_key(winner.creds)
     if not key:
         return None
-    doc = _read_json(ctx.home / ".aws" / "cli" / "cache" / f"{key}.json", ctx)
+    doc = read_json(ctx.home / ".aws" / "cli" / "cache" / f"{key}.json", ctx)
     at = parse_time(((doc or {}).get("Credentials") or {}).get("Expiration"))
     return Expiry(at, "AWS CLI cache (~/.aws/cli/cache)") if at else None
 
 
-def _read_json(path: Path, ctx: Context) -> dict[str, Any] | None:
+def read_json(path: Path, ctx: Context) -> dict[str, Any] | None:
     try:
         if not path.is_file() or path.stat().st_size > MAX_TOKEN_BYTES:
             return None
@@ -164,7 +153,7 @@ def token_not_rotated(info: dict[str, Any], now: _dt.datetime) -> str | None:
     return f"{int(left)} s left" if left < 600 else None
 
 
-def _sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
+def sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     profiles = analysis.full_config.get("profiles", {})
     cfg = profiles.get(analysis.profile, {})
     session_name = cfg.get("sso_session")
@@ -190,100 +179,3 @@ def _sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     info["expires_at"] = iso(parse_time(token.get("expiresAt")))
     info["can_refresh"] = bool(session_name and token.get("refreshToken"))
     return info
-
-
-def findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resolved: dict[str, Any]) -> list[Finding]:
-    out: list[Finding] = []
-    now = ctx.now()
-    remaining = resolved.get("seconds_remaining")
-    if remaining is not None and not resolved.get("refreshable"):
-        evidence = {
-            "method": winner.method,
-            "access_key_id": resolved.get("access_key_id"),
-            "expires_at": resolved.get("expires_at"),
-            "expiry_source": resolved.get("expiry_source"),
-            "seconds_remaining": remaining,
-        }
-        if remaining <= 0:
-            out.append(
-                Finding(
-                    code="TD202",
-                    evidence=evidence,
-                    fix=(
-                        f"The {winner.method} credentials expired at {resolved['expires_at']} "
-                        f"({span(remaining)} ago) and nothing refreshes them. "
-                        "Remove them and use a refreshing source (see the other causes)."
-                    ),
-                )
-            )
-        elif remaining < ctx.options.min_ttl:
-            out.append(
-                Finding(
-                    code="TD203",
-                    evidence={**evidence, "min_ttl_seconds": int(ctx.options.min_ttl)},
-                    fix=(
-                        f"The {winner.method} credentials expire at {resolved['expires_at']} "
-                        f"(in {span(remaining)}) and nothing refreshes them. "
-                        "Switch to a refreshing source before starting long work."
-                    ),
-                )
-            )
-    if winner.method == "sso":
-        info = _sso_token(ctx, analysis)
-        if info is not None:
-            exp = parse_time(info.get("expires_at"))
-            expired = info.get("problem") or (exp is not None and exp <= now)
-            if expired and not info.get("can_refresh"):
-                out.append(
-                    Finding(
-                        code="TD206",
-                        evidence=info,
-                        fix=f"Run `aws sso login --profile {analysis.profile}`.",
-                    )
-                )
-            elif expired:
-                out.append(
-                    Finding(
-                        code="TD206",
-                        severity="warning",
-                        evidence=info,
-                        fix=(
-                            "The SSO access token expired; botocore will try its refresh token. If calls fail, run "
-                            f"`aws sso login --profile {analysis.profile}`."
-                        ),
-                    )
-                )
-    if winner.method == "assume-role-with-web-identity":
-        path, role_arn = web_identity_settings(ctx, analysis)
-        if path:
-            info = {**web_identity_token(ctx, path), "role_arn": role_arn}
-            exp = parse_time(info.get("exp"))
-            stale = token_not_rotated(info, now)
-            if stale and not info.get("problem") and not (exp is not None and exp <= now):
-                out.append(
-                    Finding(
-                        code="TD207",
-                        severity="warning",
-                        title="The web identity token file is close to expiry: nothing is rotating it",
-                        evidence={**info, "seconds_remaining": int((exp - now).total_seconds()) if exp else None},
-                        fix=(
-                            f"The token in {path} expires at {info['exp']} and has not been replaced ({stale}). "
-                            "The kubelet rewrites a projected service account token at 80% of its lifetime; a CI "
-                            "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it expires."
-                        ),
-                    )
-                )
-            if info.get("problem") or (exp is not None and exp <= now):
-                out.append(
-                    Finding(
-                        code="TD207",
-                        evidence=info,
-                        fix=(
-                            f"The token in {path} "
-                            + (f"{info['problem']}" if info.get("problem") else f"expired at {info['exp']}")
-                            + ". Whatever writes it (kubelet projected token, CI OIDC step) stopped rotating it: "
-                            "restart the pod/job or fix the projector."
-                        ),
-                    )
-                )
-    return out

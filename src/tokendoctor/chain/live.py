@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokendoctor.botocore_env import ENVIRON_LOCK, botocore_environment
+from tokendoctor.chain.botocore_private import Refused, guard_live
 from tokendoctor.context import Context
 from tokendoctor.redact import mask_key
-from tokendoctor.sdkenv import botocore_environment
 from tokendoctor.timefmt import http_date, sigv4_time_message
 
 #: Share of ``--timeout`` the live probe may spend, so the check reports before the run's deadline.
@@ -61,10 +62,6 @@ INVALID_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException"
 SKEW_CODES = frozenset({"RequestTimeTooSkewed", "RequestInTheFuture"})
 
 _ASSUMED = re.compile(r"^arn:aws[\w-]*:sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
-
-
-class Refused(Exception):
-    """A path that would prompt, run a process or reach a forbidden endpoint."""
 
 
 @dataclass
@@ -117,11 +114,9 @@ def probe(ctx: Context) -> StsProbe:
 
 
 def loopback_only(ctx: Context) -> bool:
-    """Read under sdkenv's lock, so a check that swapped ``os.environ`` meanwhile cannot hide the variable.
+    """Read under botocore_env's lock, so a check that swapped ``os.environ`` meanwhile cannot hide the variable.
     Call it before entering :func:`botocore_environment` (the lock is re-entrant)."""
-    from tokendoctor.sdkenv import _LOCK
-
-    with _LOCK:
+    with ENVIRON_LOCK:
         return os.environ.get(LOOPBACK_ONLY_ENV) == "1" or ctx.env.get(LOOPBACK_ONLY_ENV) == "1"
 
 
@@ -156,7 +151,7 @@ def classify(code: str | None, message: str) -> str:
     return "error"
 
 
-class _ReadOnlyCache:
+class ReadOnlyCache:
     """A botocore token cache that reads the real cache and never writes it."""
 
     def __init__(self, inner: Any) -> None:
@@ -184,85 +179,35 @@ class _ReadOnlyCache:
             return default
 
 
-def _refuse(what: str) -> Any:
-    def _raise(*_args: object, **_kwargs: object) -> Any:
-        raise Refused(what)
-
-    return _raise
-
-
 def _imds_allowed(ctx: Context) -> bool:
     if ctx.options.imds is not None:
         return ctx.options.imds
-    from tokendoctor.platform import detect
+    from tokendoctor.probes.platform import detect
 
     return detect(ctx).on_ec2
 
 
 def _guard(ctx: Context, resolver: Any) -> None:
     """Make the resolver non-interactive, read-only and within the user's permissions (``--allow-process``, IMDS)."""
-    from botocore.credentials import ProcessProvider
     from botocore.utils import JSONFileCache
 
-    allow_process = ctx.options.allow_process
-    sso_cache = _ReadOnlyCache(JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))))
+    sso_cache = ReadOnlyCache(JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))))
     try:
         from botocore.utils import get_login_token_cache_directory
 
-        login_cache: Any = _ReadOnlyCache(JSONFileCache(get_login_token_cache_directory()))
+        login_cache: Any = ReadOnlyCache(JSONFileCache(get_login_token_cache_directory()))
     except ImportError:  # older botocore without the login provider
         login_cache = None
-
-    def _guard_sso(provider: Any) -> None:
-        provider._token_cache = sso_cache
-        token_provider = getattr(provider, "_token_provider", None)
-        if token_provider is not None:
-            from botocore.utils import SSOTokenLoader
-
-            token_provider._cache = sso_cache
-            token_provider._token_loader = SSOTokenLoader(cache=sso_cache)
-
-    for provider in resolver.providers:
-        method = provider.METHOD
-        if method == "iam-role" and not _imds_allowed(ctx) and ctx.env.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
-            provider.load = _refuse(
-                "the credentials would need instance metadata, which is only queried on EC2 or with --imds"
-            )
-        elif method == "custom-process" and not allow_process:
-            provider._popen = _refuse("credential_process is only run with --allow-process")
-        elif method == "sso":
-            _guard_sso(provider)
-        elif method == "login" and login_cache is not None:
-            provider._token_cache = login_cache
-        elif method == "assume-role":
-            provider._prompter = _refuse("the role profile needs an MFA code (mfa_serial); tokendoctor never prompts")
-            builder = getattr(provider, "_profile_provider_builder", None)
-            if builder is None:
-                continue
-            builder._sso_token_cache = sso_cache
-            if login_cache is not None:
-                builder._login_token_cache = login_cache
-            if not allow_process:
-                load_config = provider._load_config
-
-                def _safe_process(profile_name: str, _lc: Any = load_config) -> Any:
-                    return ProcessProvider(
-                        profile_name=profile_name,
-                        load_config=_lc,
-                        popen=_refuse("the role's source profile uses credential_process; run with --allow-process"),
-                    )
-
-                builder._create_process_provider = _safe_process
-            original = builder.providers
-
-            def _providers(profile_name: str, disable_env_vars: bool = False, _orig: Any = original) -> Any:
-                made = _orig(profile_name=profile_name, disable_env_vars=disable_env_vars)
-                for p in made:
-                    if p.METHOD == "sso":
-                        _guard_sso(p)
-                return made
-
-            builder.providers = _providers
+    refuse_imds = None
+    if not _imds_allowed(ctx) and ctx.env.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
+        refuse_imds = "the credentials would need instance metadata, which is only queried on EC2 or with --imds"
+    guard_live(
+        resolver,
+        refuse_imds=refuse_imds,
+        refuse_process=not ctx.options.allow_process,
+        sso_cache=sso_cache,
+        login_cache=login_cache,
+    )
 
 
 class _Deadline:

@@ -1,0 +1,159 @@
+"""Every use of a private botocore attribute, in one place.
+
+tokendoctor asks botocore's own providers what they would do, but must stop them before a side
+effect (a process, the network, a prompt, a cache write) and must read credentials objects without
+refreshing them.  botocore has public hooks for part of that (``ProcessProvider(popen=)``); the rest
+needs private attributes.  :data:`PRIVATE_ATTRIBUTES` names each one; ``tests/test_botocore_private.py``
+asserts they all still exist on the installed botocore, so an upgrade fails one clear test instead of
+silently changing a diagnosis.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from typing import Any
+
+#: (botocore class, attribute) pairs this module reads or replaces.
+PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("ContainerProvider", "_retrieve_or_fail"),
+    ("ProcessProvider", "_popen"),
+    ("AssumeRoleProvider", "_profile_provider_builder"),
+    ("AssumeRoleProvider", "_load_config"),
+    ("AssumeRoleProvider", "_prompter"),
+    ("ProfileProviderBuilder", "_create_process_provider"),
+    ("ProfileProviderBuilder", "_sso_token_cache"),
+    ("ProfileProviderBuilder", "_login_token_cache"),
+    ("SSOProvider", "_token_cache"),
+    ("SSOProvider", "_token_provider"),
+    ("SSOTokenProvider", "_cache"),
+    ("SSOTokenProvider", "_token_loader"),
+    ("LoginProvider", "_token_cache"),
+    ("RefreshableCredentials", "_access_key"),
+    ("RefreshableCredentials", "_token"),
+    ("RefreshableCredentials", "_expiry_time"),
+    ("RefreshableCredentials", "_refresh_using"),
+    ("CachedCredentialFetcher", "_cache_key"),
+)
+
+
+class Refused(Exception):
+    """Raised instead of a side effect (subprocess, network, prompt) that the user did not allow."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def refuse(what: str) -> Callable[..., Any]:
+    def _raise(*_args: object, **_kwargs: object) -> Any:
+        raise Refused(what)
+
+    return _raise
+
+
+def _refusing_process_provider(provider: Any, what: str) -> Callable[..., Any]:
+    """A ``create_process_provider`` for a role's source profile whose ``credential_process`` is refused."""
+    from botocore.credentials import ProcessProvider
+
+    load_config = provider._load_config
+
+    def _safe_process(profile_name: str, _lc: Any = load_config) -> Any:
+        return ProcessProvider(profile_name=profile_name, load_config=_lc, popen=refuse(what))
+
+    return _safe_process
+
+
+def guard_offline(providers: list[Any]) -> None:
+    """Make every side-effecting path of these providers raise :class:`Refused` (the static analysis)."""
+    for provider in providers:
+        method = provider.METHOD
+        if method == "iam-role":
+            provider.load = refuse(method)
+        elif method == "container-role":
+            provider._retrieve_or_fail = refuse(method)
+        elif method == "custom-process":
+            provider._popen = refuse(method)
+        elif method == "assume-role":
+            builder = getattr(provider, "_profile_provider_builder", None)
+            if builder is not None:
+                builder._create_process_provider = _refusing_process_provider(provider, "custom-process")
+
+
+def guard_live(
+    resolver: Any,
+    *,
+    refuse_imds: str | None,
+    refuse_process: bool,
+    sso_cache: Any,
+    login_cache: Any | None,
+) -> None:
+    """Make a resolver used for real (``--live``) non-interactive and read-only: no prompt, no cache
+    writes, no instance metadata when ``refuse_imds`` gives the reason, no process when ``refuse_process``."""
+
+    def _guard_sso(provider: Any) -> None:
+        provider._token_cache = sso_cache
+        token_provider = getattr(provider, "_token_provider", None)
+        if token_provider is not None:
+            from botocore.utils import SSOTokenLoader
+
+            token_provider._cache = sso_cache
+            token_provider._token_loader = SSOTokenLoader(cache=sso_cache)
+
+    for provider in resolver.providers:
+        method = provider.METHOD
+        if method == "iam-role" and refuse_imds is not None:
+            provider.load = refuse(refuse_imds)
+        elif method == "custom-process" and refuse_process:
+            provider._popen = refuse("credential_process is only run with --allow-process")
+        elif method == "sso":
+            _guard_sso(provider)
+        elif method == "login" and login_cache is not None:
+            provider._token_cache = login_cache
+        elif method == "assume-role":
+            provider._prompter = refuse("the role profile needs an MFA code (mfa_serial); tokendoctor never prompts")
+            builder = getattr(provider, "_profile_provider_builder", None)
+            if builder is None:
+                continue
+            builder._sso_token_cache = sso_cache
+            if login_cache is not None:
+                builder._login_token_cache = login_cache
+            if refuse_process:
+                builder._create_process_provider = _refusing_process_provider(
+                    provider, "the role's source profile uses credential_process; run with --allow-process"
+                )
+            original = builder.providers
+
+            def _providers(profile_name: str, disable_env_vars: bool = False, _orig: Any = original) -> Any:
+                made = _orig(profile_name=profile_name, disable_env_vars=disable_env_vars)
+                for p in made:
+                    if p.METHOD == "sso":
+                        _guard_sso(p)
+                return made
+
+            builder.providers = _providers
+
+
+def peek(creds: Any) -> tuple[str | None, str | None, _dt.datetime | None]:
+    """Access key, token and expiry of a botocore credentials object, without refreshing it."""
+    if creds is None:
+        return None, None, None
+    values = vars(creds)
+    if "_access_key" in values or "_refresh_using" in values:
+        return values.get("_access_key"), values.get("_token"), values.get("_expiry_time")
+    return values.get("access_key"), values.get("token"), None
+
+
+def peekable(access_key: str | None, has_token: bool, expires_at: Any) -> Any:
+    """An object :func:`peek` reads like a RefreshableCredentials (no secret in it)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(_access_key=access_key, _token=True if has_token else None, _expiry_time=expires_at)
+
+
+def cli_cache_key(creds: Any) -> str | None:
+    """The key under which the AWS CLI / botocore cache an assumed-role session (``~/.aws/cli/cache/KEY.json``)."""
+    refresh = getattr(creds, "_refresh_using", None)
+    fetcher = getattr(refresh, "__self__", None)
+    key = getattr(fetcher, "_cache_key", None)
+    return key if isinstance(key, str) and key else None

@@ -1,0 +1,1 @@
+"""Other SDKs' credential chains: the tables (data, with sources), Java properties, and the walk."""
