@@ -91,3 +91,21 @@ def run_check(machine: Machine) -> Callable[..., Any]:
 
 def codes(result: Any) -> list[str]:
     return [f.code for f in result.findings]
+
+
+@pytest.fixture
+def imds() -> Iterator[Any]:
+    """A loopback instance-metadata emulator (tests/servers/imds.py)."""
+    from tests.servers.imds import ImdsServer
+
+    with ImdsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def task() -> Iterator[Any]:
+    """A loopback container credentials endpoint (tests/servers/container.py)."""
+    from tests.servers.container import ContainerServer
+
+    with ContainerServer() as server:
+        yield server

@@ -42,7 +42,7 @@ from tests.servers.container import AUTH, ContainerServer
 from tests.servers.imds import ImdsServer
 from tests.servers.ntp import NtpResponder
 from tests.servers.sts import StsStub
-from tests.test_process import _describe, _session_env
+from tests.test_check_process import _describe, _session_env
 from tokendoctor import catalogue
 from tokendoctor.cli import main
 from tokendoctor.models import CheckResult

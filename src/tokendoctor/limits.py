@@ -18,11 +18,7 @@ ASSUME_ROLE_MAX = 12 * 3600
 ROLE_CHAINING_MAX = 3600
 SESSION_TOKEN_MAX = 36 * 3600
 
-#: botocore's RefreshableCredentials refresh windows (botocore/credentials.py:
-#: _DEFAULT_ADVISORY_REFRESH_TIMEOUT = 15 * 60, _DEFAULT_MANDATORY_REFRESH_TIMEOUT = 10 * 60): a refresh
-#: is tried when fewer than 15 minutes are left and is required below 10.
-BOTOCORE_ADVISORY_REFRESH_SECONDS = 15 * 60
-BOTOCORE_MANDATORY_REFRESH_SECONDS = 10 * 60
+#: botocore's refresh windows are read from botocore itself: chain.botocore_private.refresh_windows().
 
 #: botocore credential methods whose credentials nothing refreshes (static keys read once).
 NOT_REFRESHABLE_METHODS = frozenset({"env", "shared-credentials-file", "config-file", "boto-config", "ec2-credentials-file"})

@@ -34,6 +34,8 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("RefreshableCredentials", "_expiry_time"),
     ("RefreshableCredentials", "_refresh_using"),
     ("CachedCredentialFetcher", "_cache_key"),
+    ("botocore.credentials", "_DEFAULT_ADVISORY_REFRESH_TIMEOUT"),
+    ("botocore.credentials", "_DEFAULT_MANDATORY_REFRESH_TIMEOUT"),
 )
 
 
@@ -157,3 +159,16 @@ def cli_cache_key(creds: Any) -> str | None:
     fetcher = getattr(refresh, "__self__", None)
     key = getattr(fetcher, "_cache_key", None)
     return key if isinstance(key, str) and key else None
+
+
+def refresh_windows() -> dict[str, int]:
+    """botocore's own refresh windows (seconds before expiry, by the local clock): RefreshableCredentials
+    tries a refresh inside ``advisory`` and requires one inside ``mandatory``; the assume-role cache
+    treats a cached session as expired inside ``assume_role_cache``."""
+    import botocore.credentials as bc
+
+    return {
+        "advisory": int(bc._DEFAULT_ADVISORY_REFRESH_TIMEOUT),
+        "mandatory": int(bc._DEFAULT_MANDATORY_REFRESH_TIMEOUT),
+        "assume_role_cache": int(bc.AssumeRoleProvider.EXPIRY_WINDOW_SECONDS),
+    }

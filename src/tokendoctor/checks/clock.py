@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from tokendoctor.chain.botocore_private import refresh_windows
 from tokendoctor.context import Context
 from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, SIGV4_TOLERANCE_SECONDS
 from tokendoctor.models import CheckResult, Finding
@@ -223,17 +224,6 @@ def present(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ combine
-
-
-def refresh_windows() -> dict[str, int]:
-    """botocore's own refresh windows (seconds before expiry, by the local clock)."""
-    import botocore.credentials as bc
-
-    return {
-        "advisory": int(bc._DEFAULT_ADVISORY_REFRESH_TIMEOUT),  # noqa: SLF001 - botocore's constant, not re-declared here
-        "mandatory": int(bc._DEFAULT_MANDATORY_REFRESH_TIMEOUT),  # noqa: SLF001
-        "assume_role_cache": int(bc.AssumeRoleProvider.EXPIRY_WINDOW_SECONDS),
-    }
 
 
 def credential_effect(resolved: dict[str, Any] | None, offset: float, windows: dict[str, int]) -> dict[str, Any]:

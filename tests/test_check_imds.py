@@ -1,136 +1,27 @@
-"""Instance metadata, the container endpoint and platform detection, against real loopback servers.
+"""Instance metadata against real loopback servers (the IMDS emulator and moto).
 
-Every endpoint here is a server this file starts on 127.0.0.1 / ::1; the
+Every endpoint here is a server the tests start on 127.0.0.1 / ::1; the
 autouse fixture keeps AWS_EC2_METADATA_DISABLED=true for anything else.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import Machine, codes
+from tests.instance_helpers import DMI, botocore_creds, by_code, ctx_for, now, row
 from tests.servers import imds as emu
-from tests.servers.container import ContainerServer
 from tests.servers.imds import Blackhole, ImdsServer
-from tokendoctor.botocore_env import botocore_environment
 from tokendoctor.chain import analyse as chain
-from tokendoctor.checks import container as container_check
-from tokendoctor.checks import credentials, web_identity
+from tokendoctor.checks import credentials
 from tokendoctor.checks import imds as imds_check
-from tokendoctor.context import Context, utc_now
 from tokendoctor.pipeline import rank
-from tokendoctor.probes import http as probe_http
 from tokendoctor.probes import imds as probe_imds
-from tokendoctor.probes.platform import detect
-
-UTC = dt.timezone.utc
-DMI = "/sys/devices/virtual/dmi/id/"
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(UTC)
-
-
-@pytest.fixture
-def imds() -> Iterator[ImdsServer]:
-    with ImdsServer() as server:
-        yield server
-
-
-def ctx_for(machine: Machine, endpoint: str | None = None, **options: Any) -> Context:
-    """A live-clock context on the described machine, IMDS pointed at ``endpoint``."""
-    if endpoint:
-        machine.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = endpoint
-    ctx = machine.context(**{"offline": False, "timeout": 2.0, **options})
-    return dataclasses.replace(ctx, now=utc_now)
-
-
-def by_code(result: Any, code: str) -> Any:
-    return next(f for f in result.findings if f.code == code)
-
-
-def row(ctx: Context, method: str) -> dict[str, str]:
-    return next(r.row() for r in chain(ctx).providers if r.method == method)
-
-
-def botocore_creds(ctx: Context) -> Any:
-    import botocore.session
-
-    with botocore_environment(ctx.env):
-        return botocore.session.Session().get_credentials()
-
-
-# ------------------------------------------------------------------ platform
-
-
-@pytest.mark.parametrize(
-    ("files", "env", "kind"),
-    [
-        ({}, {}, "none"),
-        ({DMI + "sys_vendor": "Amazon EC2\n"}, {}, "ec2"),
-        ({DMI + "board_vendor": "Amazon EC2\n"}, {}, "ec2"),
-        ({"/sys/hypervisor/uuid": "ec2e1916-9099-7caf-fd21-012345abcdef\n"}, {}, "ec2"),
-        ({DMI + "product_uuid": "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n"}, {}, "ec2"),
-        ({DMI + "sys_vendor": "Xen\n", DMI + "bios_version": "4.11.amazon\n"}, {}, "ec2"),
-        ({DMI + "sys_vendor": "QEMU\n", "/sys/hypervisor/uuid": "4c4c4544-0000\n"}, {}, "none"),
-        ({DMI + "sys_vendor": "Amazon EC2\n", "/.dockerenv": ""}, {}, "container-on-ec2"),
-        ({DMI + "sys_vendor": "Amazon EC2\n", "/proc/1/cgroup": "0::/kubepods/burstable/pod1\n"}, {}, "container-on-ec2"),
-        ({}, {"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"}, "ecs"),
-        ({}, {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"}, "ecs"),
-        (
-            {},
-            {
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
-            },
-            "eks-pod-identity",
-        ),
-        ({}, {"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", "KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "eks-irsa"),
-        ({}, {"AWS_LAMBDA_FUNCTION_NAME": "fn"}, "lambda"),
-        ({}, {"CODEBUILD_BUILD_ID": "b:1"}, "codebuild"),
-        ({}, {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://example.invalid"}, "github-actions"),
-    ],
-)
-def test_platform_detection_from_a_fake_sysfs_root(machine: Machine, files: dict[str, str], env: dict[str, str], kind: str) -> None:
-    for path, content in files.items():
-        machine.file(path, content)
-    machine.env.update(env)
-    plat = detect(machine.context())
-    assert plat.kind == kind
-    assert plat.on_ec2 == (kind in ("ec2", "container-on-ec2"))
-    assert bool(plat.evidence) == (kind != "none")
-
-
-def test_ecs_on_an_ec2_node_is_ecs_but_on_ec2(machine: Machine) -> None:
-    machine.file(DMI + "sys_vendor", "Amazon EC2\n")
-    machine.env["ECS_CONTAINER_METADATA_URI_V4"] = "http://169.254.170.2/v4/abc"
-    plat = detect(machine.context())
-    assert (plat.kind, plat.on_ec2) == ("ecs", True)
-    assert any("sys_vendor" in e for e in plat.evidence)
-
-
-# ------------------------------------------------------------- when to probe
-
-
-def test_a_machine_that_is_not_ec2_never_opens_a_connection(machine: Machine, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise AssertionError("the default path must not connect anywhere")
-
-    monkeypatch.setattr(probe_http, "request", refuse)
-    ctx = ctx_for(machine)  # online, no --imds, no endpoint, no EC2 evidence
-    probe = probe_imds.probe(ctx)
-    assert not probe.ran and probe.requests == 0
-    assert "not on EC2" in probe.reason
-    result = imds_check.check(ctx)
-    assert result.status == "skipped" and codes(result) == []
-    assert row(ctx, "iam-role")["status"] == "not-checked"
 
 
 @pytest.mark.parametrize(
@@ -417,121 +308,6 @@ def test_moto_server_as_a_second_imds_peer(machine: Machine) -> None:
         assert botocore_creds(ctx).method == chain(ctx).method == "iam-role"
     finally:
         server.stop()
-
-
-# ------------------------------------------------------------------ container
-
-
-@pytest.fixture
-def task() -> Iterator[ContainerServer]:
-    with ContainerServer() as server:
-        yield server
-
-
-def container_ctx(machine: Machine, server: ContainerServer, **options: Any) -> Context:
-    machine.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = server.url
-    machine.env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = emu_auth()
-    return ctx_for(machine, **options)
-
-
-def emu_auth() -> str:
-    from tests.servers.container import AUTH
-
-    return AUTH
-
-
-def test_container_role_is_used_with_its_expiry(machine: Machine, task: ContainerServer) -> None:
-    ctx = container_ctx(machine, task)
-    result = container_check.check(ctx)
-    assert codes(result) == []
-    assert result.data["status"] == "ok" and result.data["authorization"] == "token"
-    assert result.data["role_arn"].endswith("role/task-role")
-    cred = credentials.check(ctx)
-    assert cred.data["resolved"]["method"] == "container-role"
-    assert 50 * 60 < cred.data["resolved"]["seconds_remaining"] <= 3600
-    assert botocore_creds(ctx).method == "container-role"
-
-
-def test_container_token_file(machine: Machine, task: ContainerServer) -> None:
-    token_file = machine.base / "pod-identity-token"
-    token_file.write_text(emu_auth())
-    machine.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = task.url
-    machine.env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = str(token_file)
-    result = container_check.check(ctx_for(machine))
-    assert result.data["status"] == "ok" and result.data["authorization"] == "token-file"
-
-
-@pytest.mark.parametrize(
-    ("knob", "value", "status"),
-    [("status", 500, "http-500"), ("require_auth", "another-token-value", "http-401"), ("body", b"nope", "not-json"), ("body", b"{}", "incomplete")],
-)
-def test_container_failures_are_td306_errors(machine: Machine, task: ContainerServer, knob: str, value: Any, status: str) -> None:
-    setattr(task.knobs, knob, value)
-    ctx = container_ctx(machine, task)
-    result = container_check.check(ctx)
-    assert result.data["status"] == status
-    assert by_code(result, "TD306").severity == "error"
-    assert row(ctx, "container-role")["status"] == "error"
-    assert "TD205" not in codes(credentials.check(ctx))
-
-
-def test_container_serving_expired_credentials(machine: Machine, task: ContainerServer) -> None:
-    task.knobs.expiration = now() - dt.timedelta(minutes=1)
-    ctx = container_ctx(machine, task)
-    result = container_check.check(ctx)
-    finding = by_code(result, "TD306")
-    assert finding.severity == "error" and "EXPIRED" in finding.title
-    assert rank([credentials.check(ctx), result]).exit_code == 1
-
-
-def test_container_not_probed_offline_or_for_disallowed_hosts(machine: Machine, task: ContainerServer) -> None:
-    result = container_check.check(container_ctx(machine, task, offline=True))
-    assert result.status == "skipped" and task.requests == []
-    other = Machine(machine.base / "other")
-    other.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://example.invalid/creds"
-    result = container_check.check(ctx_for(other))
-    assert result.data["status"] == "host-not-allowed" and codes(result) == ["TD306"]
-
-
-# --------------------------------------------------------------- web identity
-
-
-def _jwt(claims: dict[str, Any]) -> str:
-    import base64
-
-    def part(obj: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJlLU1BUktFUi0wMDA3"
-
-
-def test_web_identity_token_not_rotated_is_reported_without_the_token(machine: Machine) -> None:
-    issued = now() - dt.timedelta(hours=23)
-    token = _jwt({"iss": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC", "aud": "sts.amazonaws.com", "iat": int(issued.timestamp()), "exp": int((issued + dt.timedelta(hours=24)).timestamp())})
-    path = machine.base / "token"
-    path.write_text(token)
-    machine.env.update(AWS_WEB_IDENTITY_TOKEN_FILE=str(path), AWS_ROLE_ARN="arn:aws:iam::123456789012:role/irsa", KUBERNETES_SERVICE_HOST="10.0.0.1")
-    ctx = ctx_for(machine, offline=True)
-    data = web_identity.check(ctx).data
-    assert data["iss"].startswith("https://oidc.eks") and data["aud"] == "sts.amazonaws.com"
-    assert data["role_arn"].endswith("role/irsa") and data["used"]
-    assert data["not_rotated"] and 55 * 60 < data["seconds_remaining"] <= 3600
-    cred = credentials.check(ctx)
-    finding = by_code(cred, "TD207")
-    assert finding.severity == "warning" and "80%" in finding.fix
-    assert finding.evidence["role_arn"].endswith("role/irsa")
-    assert token not in json.dumps([data, finding.evidence, cred.data])
-    assert detect(ctx).kind == "eks-irsa"
-
-
-def test_fresh_web_identity_token_is_fine(machine: Machine) -> None:
-    issued = now() - dt.timedelta(hours=1)
-    path = machine.base / "token"
-    path.write_text(_jwt({"iss": "x", "aud": "sts.amazonaws.com", "iat": int(issued.timestamp()), "exp": int((issued + dt.timedelta(hours=24)).timestamp())}))
-    machine.env.update(AWS_WEB_IDENTITY_TOKEN_FILE=str(path), AWS_ROLE_ARN="arn:aws:iam::123456789012:role/irsa")
-    ctx = ctx_for(machine, offline=True)
-    assert web_identity.check(ctx).data["not_rotated"] is None
-    assert "TD207" not in codes(credentials.check(ctx))
 
 
 # --------------------------------------------------------------------- CLI
