@@ -1,0 +1,85 @@
+"""Every private botocore attribute tokendoctor relies on still exists on the installed botocore.
+
+They are all named in :data:`tokendoctor.chain.botocore_private.PRIVATE_ATTRIBUTES`; after a botocore
+upgrade this is the one test that fails, naming the attribute, instead of a diagnosis silently changing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import botocore.credentials as bc
+import botocore.session
+import pytest
+
+from tests.conftest import Machine
+from tokendoctor.botocore_env import botocore_environment
+from tokendoctor.chain import botocore_private as adapter
+
+
+def _instances(machine: Machine) -> dict[str, Any]:
+    """One real instance of each botocore class the adapter touches, built by botocore itself."""
+    machine.config(
+        "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = base\n"
+        "[profile base]\naws_access_key_id = AKIABASEBASEBASEBASE\naws_secret_access_key = basesecret\n"
+    )
+    with botocore_environment(machine.env):
+        session = botocore.session.Session()
+        resolver = bc.create_credential_resolver(session)
+    providers = {type(p).__name__: p for p in resolver.providers}
+    fetcher = bc.AssumeRoleCredentialFetcher(
+        client_creator=lambda *a, **k: None,
+        source_credentials=bc.Credentials("AKIAX", "s"),
+        role_arn="arn:aws:iam::123456789012:role/r",
+    )
+    refreshable = bc.RefreshableCredentials.create_from_metadata(
+        metadata={"access_key": "ASIAX", "secret_key": "s", "token": "t", "expiry_time": "2030-01-01T00:00:00Z"},
+        refresh_using=fetcher.fetch_credentials,
+        method="test",
+    )
+    instances = {
+        **providers,
+        "ProfileProviderBuilder": providers["AssumeRoleProvider"]._profile_provider_builder,
+        "RefreshableCredentials": refreshable,
+        "CachedCredentialFetcher": fetcher,
+        "botocore.credentials": bc,
+    }
+    from botocore.tokens import SSOTokenProvider
+
+    instances["SSOTokenProvider"] = SSOTokenProvider(session)
+    return instances
+
+
+@pytest.mark.parametrize(("owner", "attribute"), adapter.PRIVATE_ATTRIBUTES)
+def test_private_attribute_still_exists(machine: Machine, owner: str, attribute: str) -> None:
+    instances = _instances(machine)
+    target = instances.get(owner) or getattr(bc, owner)
+    assert hasattr(target, attribute) or attribute in getattr(type(target), "__init__").__code__.co_names, (
+        f"botocore {botocore.__version__}: {owner}.{attribute} is gone; update tokendoctor/chain/botocore_private.py"
+    )
+
+
+def test_peek_reads_without_refreshing(machine: Machine) -> None:
+    calls = []
+
+    def refresh() -> dict[str, str]:
+        calls.append(1)
+        return {"access_key": "ASIANEW", "secret_key": "s", "token": "t", "expiry_time": "2030-01-01T00:00:00Z"}
+
+    creds = bc.RefreshableCredentials.create_from_metadata(
+        metadata={"access_key": "ASIAOLD", "secret_key": "s", "token": "t", "expiry_time": "2000-01-01T00:00:00Z"},
+        refresh_using=refresh,
+        method="test",
+    )
+    key, token, expiry = adapter.peek(creds)
+    assert (key, token, calls) == ("ASIAOLD", "t", [])  # an expired object is read as it is, not refreshed
+    assert expiry == dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def test_refresh_windows_are_botocores() -> None:
+    assert adapter.refresh_windows() == {
+        "advisory": bc._DEFAULT_ADVISORY_REFRESH_TIMEOUT,
+        "mandatory": bc._DEFAULT_MANDATORY_REFRESH_TIMEOUT,
+        "assume_role_cache": bc.AssumeRoleProvider.EXPIRY_WINDOW_SECONDS,
+    }
