@@ -36,12 +36,15 @@ STATES: dict[str, dict[str, object]] = {
             "AWS_SECRET_ACCESS_KEY": "benchsecretbenchsecretbenchsecret",
             "AWS_SESSION_TOKEN": "benchtokenbenchtokenbenchtoken",
         },
-        "credentials": "[default]\naws_access_key_id = AKIABENCHFILEBENCH12\naws_secret_access_key = filesecretfilesecret\n",
-        "config": "[default]\nregion = eu-west-1\n[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = default\n",
+        "credentials": "[default]\naws_access_key_id = AKIABENCHFILEBENCH12\naws_secret_access_key = "
+        "filesecretfilesecret\n",
+        "config": "[default]\nregion = eu-west-1\n[profile job]\nrole_arn = "
+        "arn:aws:iam::123456789012:role/job\nsource_profile = default\n",
     },
     "static-file-keys": {
         "env": {},
-        "credentials": "[default]\naws_access_key_id = AKIABENCHFILEBENCH12\naws_secret_access_key = filesecretfilesecret\n",
+        "credentials": "[default]\naws_access_key_id = AKIABENCHFILEBENCH12\naws_secret_access_key = "
+        "filesecretfilesecret\n",
         "config": "[default]\nregion = eu-west-1\n",
     },
     "profile-with-expiring-session": {

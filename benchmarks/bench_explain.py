@@ -31,7 +31,7 @@ def cases() -> dict[str, str]:
         "1 MiB of one letter": "A" * MAX_INPUT_CHARS,
         "1 MiB of '(Service: '": ("(Service: " * 110000)[:MAX_INPUT_CHARS],
         "1 MiB of 'aws '": ("aws " * 262144)[:MAX_INPUT_CHARS],
-        "1 MiB of \"requestId: '\"": ("requestId: '" * 90000)[:MAX_INPUT_CHARS],
+        '1 MiB of "requestId: \'"': ("requestId: '" * 90000)[:MAX_INPUT_CHARS],
         "1 MiB single line of words": ("x " * 524288)[:MAX_INPUT_CHARS],
     }
 

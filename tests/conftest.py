@@ -21,7 +21,11 @@ NOW = dt.datetime(2026, 6, 18, 12, 0, 0, tzinfo=dt.timezone.utc)
 def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if name.startswith(("AWS_", "ECS_", "BOTO_")) or name in ("KUBERNETES_SERVICE_HOST", "GITHUB_ACTIONS", "CODEBUILD_BUILD_ID"):
+        if name.startswith(("AWS_", "ECS_", "BOTO_")) or name in (
+            "KUBERNETES_SERVICE_HOST",
+            "GITHUB_ACTIONS",
+            "CODEBUILD_BUILD_ID",
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     # Never let a stray probe leave loopback: IMDS off unless a test points it somewhere.

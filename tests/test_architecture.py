@@ -84,7 +84,8 @@ def test_imports_point_down(module: str) -> None:
     for target, _, line in _imports(module):
         if target in MODULES:
             assert _layer(target) <= mine, (
-                f"{module}:{line} imports {target} ({LAYERS[_layer(target)][0]}), above its own layer ({LAYERS[mine][0]})"
+                f"{module}:{line} imports {target} ({LAYERS[_layer(target)][0]}), above its own layer "
+                f"({LAYERS[mine][0]})"
             )
 
 

@@ -55,7 +55,7 @@ def _instances(machine: Machine) -> dict[str, Any]:
 def test_private_attribute_still_exists(machine: Machine, owner: str, attribute: str) -> None:
     instances = _instances(machine)
     target = instances.get(owner) or getattr(bc, owner)
-    assert hasattr(target, attribute) or attribute in getattr(type(target), "__init__").__code__.co_names, (
+    assert hasattr(target, attribute) or attribute in type(target).__init__.__code__.co_names, (
         f"botocore {botocore.__version__}: {owner}.{attribute} is gone; update tokendoctor/chain/botocore_private.py"
     )
 

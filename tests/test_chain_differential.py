@@ -30,12 +30,27 @@ ENV_CREDS = ("none", "static", "session", "key-only", "session-expiring")
 PROFILE_VARS = (None, "dev", "nope")
 DEFAULT_PROFILE_VARS = (None, "dev", "other")
 EXPLICIT = (None, "dev")
-DEV_KINDS = ("none", "static-config", "role-source", "role-mfa", "web-identity", "sso", "process", "session-creds", "role-ec2", "broken-role")
+DEV_KINDS = (
+    "none",
+    "static-config",
+    "role-source",
+    "role-mfa",
+    "web-identity",
+    "sso",
+    "process",
+    "session-creds",
+    "role-ec2",
+    "broken-role",
+)
 DEFAULT_CREDS = ("none", "static")
 WEB_ENV = (False, True)
 CONTAINER = (False, True)
 
-_ALL = list(itertools.product(ENV_CREDS, PROFILE_VARS, DEFAULT_PROFILE_VARS, EXPLICIT, DEV_KINDS, DEFAULT_CREDS, WEB_ENV, CONTAINER))
+_ALL = list(
+    itertools.product(
+        ENV_CREDS, PROFILE_VARS, DEFAULT_PROFILE_VARS, EXPLICIT, DEV_KINDS, DEFAULT_CREDS, WEB_ENV, CONTAINER
+    )
+)
 # Hand-picked cases so every provider wins at least once, then a seeded random sample.
 _PICKED = [
     ("none", None, None, None, "none", "static", False, False),  # shared-credentials-file
@@ -105,7 +120,12 @@ def _build(machine: Machine, case: tuple, container_url: str) -> str | None:
     config = ["[profile other]", "region = us-east-1", ""]
     creds = []
     if default_creds == "static":
-        creds += ["[default]", "aws_access_key_id = AKIADEFAULTDEFAULT12", "aws_secret_access_key = defaultsecretdefaultsecret", ""]
+        creds += [
+            "[default]",
+            "aws_access_key_id = AKIADEFAULTDEFAULT12",
+            "aws_secret_access_key = defaultsecretdefaultsecret",
+            "",
+        ]
     script = machine.base / "proc.py"
     script.write_text(
         "import json\nprint(json.dumps({'Version': 1, 'AccessKeyId': 'ASIAPROCESSPROCESS12', "
@@ -113,11 +133,23 @@ def _build(machine: Machine, case: tuple, container_url: str) -> str | None:
     )
     dev = {
         "none": [],
-        "static-config": ["aws_access_key_id = AKIACONFIGCONFIG1234", "aws_secret_access_key = configsecretconfigsecret"],
+        "static-config": [
+            "aws_access_key_id = AKIACONFIGCONFIG1234",
+            "aws_secret_access_key = configsecretconfigsecret",
+        ],
         "role-source": ["role_arn = arn:aws:iam::123456789012:role/dev", "source_profile = default"],
-        "role-mfa": ["role_arn = arn:aws:iam::123456789012:role/dev", "source_profile = default", "mfa_serial = arn:aws:iam::123456789012:mfa/me"],
+        "role-mfa": [
+            "role_arn = arn:aws:iam::123456789012:role/dev",
+            "source_profile = default",
+            "mfa_serial = arn:aws:iam::123456789012:mfa/me",
+        ],
         "web-identity": ["role_arn = arn:aws:iam::123456789012:role/web", f"web_identity_token_file = {token}"],
-        "sso": ["sso_start_url = https://example.awsapps.com/start", "sso_region = us-east-1", "sso_account_id = 123456789012", "sso_role_name = Dev"],
+        "sso": [
+            "sso_start_url = https://example.awsapps.com/start",
+            "sso_region = us-east-1",
+            "sso_account_id = 123456789012",
+            "sso_role_name = Dev",
+        ],
         "process": [f"credential_process = {sys.executable} {script}"],
         "session-creds": [],
         "role-ec2": ["role_arn = arn:aws:iam::123456789012:role/dev", "credential_source = Environment"],
@@ -127,7 +159,13 @@ def _build(machine: Machine, case: tuple, container_url: str) -> str | None:
         config += ["[profile dev]", *dev, ""]
     if dev_kind == "session-creds":
         config += ["[profile dev]", "region = us-east-1", ""]
-        creds += ["[dev]", "aws_access_key_id = ASIAFILEFILEFILE1234", "aws_secret_access_key = filesecretfilesecret", "aws_session_token = filetokenfiletoken", ""]
+        creds += [
+            "[dev]",
+            "aws_access_key_id = ASIAFILEFILEFILE1234",
+            "aws_secret_access_key = filesecretfilesecret",
+            "aws_session_token = filetokenfiletoken",
+            "",
+        ]
     machine.config("\n".join(config))
     if creds:
         machine.credentials("\n".join(creds))
@@ -173,5 +211,15 @@ def test_the_sample_covers_every_kind_of_winner(tmp_path: Path, container_url: s
         m = Machine(tmp_path / str(i))
         explicit = _build(m, case, container_url)
         winners.add(_botocore_says(m.env, explicit))
-    assert {"env", "assume-role", "assume-role-with-web-identity", "sso", "shared-credentials-file", "custom-process", "config-file", "container-role", None} <= winners
+    assert {
+        "env",
+        "assume-role",
+        "assume-role-with-web-identity",
+        "sso",
+        "shared-credentials-file",
+        "custom-process",
+        "config-file",
+        "container-role",
+        None,
+    } <= winners
     assert any(w and w.startswith("error:") for w in winners)

@@ -260,7 +260,8 @@ def test_select_link_local_ipv6_only_is_not_ipv6_on(machine):
 def test_select_chrony_config_and_its_sourcedir(machine):
     machine.file(
         "/etc/chrony/chrony.conf",
-        "# comment\npool 2.debian.pool.ntp.org iburst\n! server commented.example\nsourcedir /etc/chrony/extra\nmakestep 1 3\n",
+        "# comment\npool 2.debian.pool.ntp.org iburst\n! server commented.example\nsourcedir "
+        "/etc/chrony/extra\nmakestep 1 3\n",
     )
     machine.file("/etc/chrony/extra/corp.sources", "server ntp.corp.example iburst\n")
     machine.file("/etc/chrony/conf.d/aws.conf", "server 169.254.169.123 prefer iburst\n")
@@ -270,7 +271,9 @@ def test_select_chrony_config_and_its_sourcedir(machine):
 
 
 def test_select_ntpd_config(machine):
-    machine.file("/etc/ntp.conf", "driftfile /var/lib/ntp/drift\nserver 0.rhel.pool.ntp.org iburst\nrestrict default nomodify\n")
+    machine.file(
+        "/etc/ntp.conf", "driftfile /var/lib/ntp/drift\nserver 0.rhel.pool.ntp.org iburst\nrestrict default nomodify\n"
+    )
     sel = ntp.select_servers(machine.context())
     assert sel.servers == ("0.rhel.pool.ntp.org",) and "/etc/ntp.conf" in sel.why
 
@@ -349,7 +352,9 @@ def test_hanging_status_command_is_cut_off(machine, monkeypatch):
 
 
 def test_timesyncd_not_synchronized_is_TD402(machine):
-    fake_command(machine, "timedatectl", "printf 'Timezone=UTC\\nLocalRTC=no\\nCanNTP=yes\\nNTP=no\\nNTPSynchronized=no\\n'")
+    fake_command(
+        machine, "timedatectl", "printf 'Timezone=UTC\\nLocalRTC=no\\nCanNTP=yes\\nNTP=no\\nNTPSynchronized=no\\n'"
+    )
     result = clock.check(ctx_for(machine, offline=True))
     assert result.data["synchronized"] is False
     assert codes(result) == ["TD402"]
@@ -482,7 +487,9 @@ def test_reporter_derive_puts_the_gap_into_TD401():
     clock_res = _clock_result(-1200.0)
     from tokendoctor.checks.clock import _td401
 
-    clock_res = CheckResult(name="clock", data=clock_res.data, findings=(_td401(clock_res.data, -1200.0, "NTP server 127.0.0.1:9", 0.001),))
+    clock_res = CheckResult(
+        name="clock", data=clock_res.data, findings=(_td401(clock_res.data, -1200.0, "NTP server 127.0.0.1:9", 0.001),)
+    )
     report = rank([creds, clock_res])
     td401 = next(c for c in report.causes if c.code == "TD401")
     assert "Effect on the iam-role credentials" in td401.fix and "300 s" in td401.fix
@@ -526,7 +533,10 @@ def _cli(args: list[str], capsys: Any, monkeypatch: Any, root: Path) -> tuple[in
 
 @pytest.fixture
 def static_creds(machine: Machine, monkeypatch: Any) -> Machine:
-    machine.credentials("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    machine.credentials(
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = "
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    )
     monkeypatch.setenv("HOME", str(machine.home))
     return machine
 

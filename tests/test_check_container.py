@@ -38,9 +38,16 @@ def test_container_token_file(machine: Machine, task: ContainerServer) -> None:
 
 @pytest.mark.parametrize(
     ("knob", "value", "status"),
-    [("status", 500, "http-500"), ("require_auth", "another-token-value", "http-401"), ("body", b"nope", "not-json"), ("body", b"{}", "incomplete")],
+    [
+        ("status", 500, "http-500"),
+        ("require_auth", "another-token-value", "http-401"),
+        ("body", b"nope", "not-json"),
+        ("body", b"{}", "incomplete"),
+    ],
 )
-def test_container_failures_are_td306_errors(machine: Machine, task: ContainerServer, knob: str, value: Any, status: str) -> None:
+def test_container_failures_are_td306_errors(
+    machine: Machine, task: ContainerServer, knob: str, value: Any, status: str
+) -> None:
     setattr(task.knobs, knob, value)
     ctx = container_ctx(machine, task)
     result = container_check.check(ctx)

@@ -15,7 +15,9 @@ from tokendoctor.checks import credentials
 from tokendoctor.pipeline import rank
 
 ROLE_PROFILE = "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = default\n"
-STATIC_DEFAULT = "[default]\naws_access_key_id = AKIADEFAULTDEFAULT12\naws_secret_access_key = defaultsecretdefaultsecret\n"
+STATIC_DEFAULT = (
+    "[default]\naws_access_key_id = AKIADEFAULTDEFAULT12\naws_secret_access_key = defaultsecretdefaultsecret\n"
+)
 
 
 def _first(machine: Machine, **options: object) -> str:
@@ -84,7 +86,9 @@ def test_TD203_near_expiry_inside_min_ttl(machine: Machine) -> None:
 
 def test_TD102_env_credentials_beat_AWS_PROFILE(machine: Machine) -> None:
     machine.config(STATIC_DEFAULT + ROLE_PROFILE)
-    machine.env.update(AWS_ACCESS_KEY_ID="AKIAENVENVENVENV1234", AWS_SECRET_ACCESS_KEY="envsecretenvsecret", AWS_PROFILE="job")
+    machine.env.update(
+        AWS_ACCESS_KEY_ID="AKIAENVENVENVENV1234", AWS_SECRET_ACCESS_KEY="envsecretenvsecret", AWS_PROFILE="job"
+    )
     result = credentials.check(machine.context())
     assert result.data["resolved"]["method"] == "env"
     assert codes(result) == ["TD102"]
@@ -145,7 +149,9 @@ def test_TD105_profile_not_found(machine: Machine) -> None:
 
 
 def test_TD106_AWS_DEFAULT_PROFILE_wins_over_AWS_PROFILE(machine: Machine) -> None:
-    machine.config(STATIC_DEFAULT.replace("[default]", "[profile a]") + STATIC_DEFAULT.replace("[default]", "[profile b]"))
+    machine.config(
+        STATIC_DEFAULT.replace("[default]", "[profile a]") + STATIC_DEFAULT.replace("[default]", "[profile b]")
+    )
     machine.env.update(AWS_DEFAULT_PROFILE="a", AWS_PROFILE="b")
     result = credentials.check(machine.context())
     assert result.data["profile"] == "a"
@@ -247,7 +253,9 @@ def test_TD206_sso_login_expired(machine: Machine) -> None:
     import hashlib
 
     start = "https://example.awsapps.com/start"
-    machine.config(f"[default]\nsso_start_url = {start}\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n")
+    machine.config(
+        f"[default]\nsso_start_url = {start}\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n"
+    )
     cache = machine.home / ".aws" / "sso" / "cache"
     cache.mkdir(parents=True)
     (cache / (hashlib.sha1(start.encode()).hexdigest() + ".json")).write_text(
@@ -260,7 +268,9 @@ def test_TD206_sso_login_expired(machine: Machine) -> None:
 
 
 def test_TD206_never_logged_in(machine: Machine) -> None:
-    machine.config("[default]\nsso_start_url = https://x/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n")
+    machine.config(
+        "[default]\nsso_start_url = https://x/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n"
+    )
     result = credentials.check(machine.context())
     assert codes(result) == ["TD206"]
     assert "never logged in" in result.findings[0].evidence["problem"]
@@ -268,7 +278,9 @@ def test_TD206_never_logged_in(machine: Machine) -> None:
 
 def test_TD207_expired_web_identity_token(machine: Machine) -> None:
     token = machine.base / "tok"
-    token.write_text(_jwt({"exp": int(NOW.timestamp()) - 600, "iss": "https://oidc.example", "aud": "sts.amazonaws.com"}))
+    token.write_text(
+        _jwt({"exp": int(NOW.timestamp()) - 600, "iss": "https://oidc.example", "aud": "sts.amazonaws.com"})
+    )
     machine.config(f"[default]\nrole_arn = arn:aws:iam::1:role/web\nweb_identity_token_file = {token}\n")
     result = credentials.check(machine.context())
     assert codes(result) == ["TD207"]
@@ -308,7 +320,10 @@ def test_assume_role_sourced_from_process_runs_nothing(machine: Machine) -> None
     marker = machine.base / "ran"
     script = machine.base / "p.py"
     script.write_text(f"open({str(marker)!r}, 'w').write('x')\n")
-    machine.config(f"[profile src]\ncredential_process = {sys.executable} {script}\n" + ROLE_PROFILE.replace("source_profile = default", "source_profile = src"))
+    machine.config(
+        f"[profile src]\ncredential_process = {sys.executable} {script}\n"
+        + ROLE_PROFILE.replace("source_profile = default", "source_profile = src")
+    )
     result = credentials.check(machine.context(profile="job"))
     assert result.data["resolved"]["method"] == "assume-role"
     assert not marker.exists()

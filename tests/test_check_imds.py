@@ -33,7 +33,9 @@ from tokendoctor.probes import imds as probe_imds
         ({"imds": True}, {"AWS_EC2_METADATA_DISABLED": "TRUE"}, "AWS_EC2_METADATA_DISABLED=true"),
     ],
 )
-def test_switches_that_stop_the_probe(machine: Machine, imds: ImdsServer, options: dict[str, Any], env: dict[str, str], reason: str) -> None:
+def test_switches_that_stop_the_probe(
+    machine: Machine, imds: ImdsServer, options: dict[str, Any], env: dict[str, str], reason: str
+) -> None:
     machine.file(DMI + "sys_vendor", "Amazon EC2\n")
     machine.env.update(env)
     ctx = ctx_for(machine, imds.url, **options)
@@ -81,7 +83,11 @@ def test_healthy_instance_role_is_used_and_reported(machine: Machine, imds: Imds
     data = result.data
     assert data["token"] == "ok" and data["role_name"] == "app-role"
     assert data["instance_profile_arn"].endswith("instance-profile/app-profile")
-    assert (data["region"], data["instance_id"], data["account_id"]) == ("eu-west-1", "i-0emulator0000001", "123456789012")
+    assert (data["region"], data["instance_id"], data["account_id"]) == (
+        "eu-west-1",
+        "i-0emulator0000001",
+        "123456789012",
+    )
     assert data["credentials"]["code"] == "Success" and data["credentials"]["type"] == "AWS-HMAC"
     assert 99 <= data["date_header_offset_seconds"] <= 102  # local minus server
     assert probe_imds.probe(ctx).date_offset_seconds == data["date_header_offset_seconds"]
@@ -222,7 +228,9 @@ def test_stale_instance_credentials_are_only_a_warning_when_env_wins(machine: Ma
         ("huge", {"security-credentials/app-role"}, "too-large"),
     ],
 )
-def test_garbage_credential_documents_become_findings(machine: Machine, imds: ImdsServer, knob: str, value: Any, status: str) -> None:
+def test_garbage_credential_documents_become_findings(
+    machine: Machine, imds: ImdsServer, knob: str, value: Any, status: str
+) -> None:
     setattr(imds.knobs, knob, value)
     ctx = ctx_for(machine, imds.url)
     result = imds_check.check(ctx)
@@ -313,7 +321,9 @@ def test_moto_server_as_a_second_imds_peer(machine: Machine) -> None:
 # --------------------------------------------------------------------- CLI
 
 
-def test_cli_json_never_prints_imds_secrets(machine: Machine, imds: ImdsServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_never_prints_imds_secrets(
+    machine: Machine, imds: ImdsServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tokendoctor.cli import main
 
     imds.knobs.expiration = now() - dt.timedelta(minutes=3)

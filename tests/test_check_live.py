@@ -68,7 +68,9 @@ def make_role(url: str, name: str, max_session: int = 3600) -> str:
     try:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}", MaxSessionDuration=max_session)["Role"]["Arn"])
+        return str(
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}", MaxSessionDuration=max_session)["Role"]["Arn"]
+        )
 
 
 def ctx_for(machine: Machine, *, real_clock: bool = False, **options: Any) -> Context:
@@ -128,7 +130,9 @@ def test_ok_assumed_role_profile_with_max_session(machine: Machine, moto_url: st
     role = make_role(moto_url, "nightly-job", max_session=7200)
     machine.credentials(f"[base]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n")
     machine.config(f"[profile job]\nrole_arn = {role}\nsource_profile = base\nrole_session_name = nightly\n")
-    machine.env.update(AWS_PROFILE="job", AWS_ENDPOINT_URL=moto_url, AWS_DEFAULT_REGION="us-east-1")  # STS AssumeRole, GetCallerIdentity and IAM
+    machine.env.update(
+        AWS_PROFILE="job", AWS_ENDPOINT_URL=moto_url, AWS_DEFAULT_REGION="us-east-1"
+    )  # STS AssumeRole, GetCallerIdentity and IAM
     result = live.check(ctx_for(machine))
     data = result.data
     assert data["status"] == "ok" and data["method"] == "assume-role"
@@ -176,7 +180,9 @@ def test_TD505_exported_assumed_role_session_verified_with_sts(machine: Machine,
 
 
 def test_environment_source_with_long_term_keys_is_not_chaining(machine: Machine, moto_url: str) -> None:
-    machine.config(f"[profile job]\nrole_arn = {make_role(moto_url, 'plain-target')}\ncredential_source = Environment\n")
+    machine.config(
+        f"[profile job]\nrole_arn = {make_role(moto_url, 'plain-target')}\ncredential_source = Environment\n"
+    )
     env_keys(machine, AWS_ENDPOINT_URL=moto_url, AWS_DEFAULT_REGION="us-east-1")
     result = live.check(ctx_for(machine, profile="job"))
     assert result.data["status"] == "ok" and result.data["role_chaining"]["chained"] is False
@@ -184,7 +190,9 @@ def test_environment_source_with_long_term_keys_is_not_chaining(machine: Machine
 
 
 def test_TD505_from_config_even_when_the_source_is_not_reachable(machine: Machine) -> None:
-    machine.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/r\ncredential_source = Ec2InstanceMetadata\n")
+    machine.config(
+        "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/r\ncredential_source = Ec2InstanceMetadata\n"
+    )
     result = live.check(ctx_for(machine, profile="job"))
     assert result.status == "skipped" and result.data["status"] == "skipped"
     assert "instance metadata" in result.data["message"]
@@ -202,7 +210,8 @@ def test_TD505_from_config_even_when_the_source_is_not_reachable(machine: Machin
         ("InvalidClientTokenId", "The security token included in the request is invalid.", "invalid", "TD502"),
         (
             "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+            "Access Key and signing method.",
             "signature",
             "TD502",
         ),
@@ -212,10 +221,17 @@ def test_TD505_from_config_even_when_the_source_is_not_reachable(machine: Machin
             "skewed",
             "TD503",
         ),
-        ("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.", "skewed", "TD503"),
+        (
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+            "skewed",
+            "TD503",
+        ),
     ],
 )
-def test_stub_errors_are_classified(machine: Machine, stub: StsStub, code: str, message: str, status: str, cause: str) -> None:
+def test_stub_errors_are_classified(
+    machine: Machine, stub: StsStub, code: str, message: str, status: str, cause: str
+) -> None:
     stub.error(code, message, status=400 if code == "RequestExpired" else 403)
     stub.date = NOW.timestamp()  # the machine's clock and AWS's agree: only the code decides
     env_keys(machine, AWS_SESSION_TOKEN=TOKEN, AWS_ENDPOINT_URL_STS=stub.url, AWS_DEFAULT_REGION="eu-west-1")
@@ -233,7 +249,10 @@ def test_stub_errors_are_classified(machine: Machine, stub: StsStub, code: str, 
 
 
 def test_signature_expired_message_gives_the_skew(machine: Machine, stub: StsStub) -> None:
-    stub.error("SignatureDoesNotMatch", "Signature expired: 20260618T120000Z is now earlier than 20260618T121500Z (20260618T122000Z - 5 min.)")
+    stub.error(
+        "SignatureDoesNotMatch",
+        "Signature expired: 20260618T120000Z is now earlier than 20260618T121500Z (20260618T122000Z - 5 min.)",
+    )
     stub.send_date = False
     env_keys(machine, AWS_ENDPOINT_URL_STS=stub.url, AWS_DEFAULT_REGION="us-east-1")
     data = live.check(ctx_for(machine)).data
@@ -247,7 +266,12 @@ def test_not_yet_current_message() -> None:
     )
     assert request == dt.datetime(2026, 6, 18, 12, 30, tzinfo=dt.timezone.utc)
     assert server == dt.datetime(2026, 6, 18, 12, 10, tzinfo=dt.timezone.utc)
-    assert probe_sts.classify("SignatureDoesNotMatch", "Signature not yet current: 20260618T123000Z is still later than 20260618T121500Z") == "skewed"
+    assert (
+        probe_sts.classify(
+            "SignatureDoesNotMatch", "Signature not yet current: 20260618T123000Z is still later than 20260618T121500Z"
+        )
+        == "skewed"
+    )
 
 
 def test_date_header_feeds_the_clock_analysis(machine: Machine, stub: StsStub) -> None:
@@ -284,7 +308,10 @@ def test_invalid_token_hints(machine: Machine, stub: StsStub) -> None:
 
 def test_expired_source_of_a_role_profile_is_reported_at_resolution(machine: Machine, stub: StsStub) -> None:
     stub.error("ExpiredToken", "The security token included in the request is expired")
-    machine.credentials(f"[base]\naws_access_key_id = ASIALIVETEST00005678\naws_secret_access_key = {SECRET}\naws_session_token = {TOKEN}\n")
+    machine.credentials(
+        f"[base]\naws_access_key_id = ASIALIVETEST00005678\naws_secret_access_key = {SECRET}\naws_session_token = "
+        f"{TOKEN}\n"
+    )
     machine.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\n")
     machine.env.update(AWS_PROFILE="job", AWS_ENDPOINT_URL_STS=stub.url, AWS_DEFAULT_REGION="us-east-1")
     result = live.check(ctx_for(machine))
@@ -295,9 +322,15 @@ def test_expired_source_of_a_role_profile_is_reported_at_resolution(machine: Mac
 
 
 def test_role_chaining_refusal_from_sts(machine: Machine, stub: StsStub) -> None:
-    stub.error("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.", status=400)
+    stub.error(
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        status=400,
+    )
     machine.credentials(f"[base]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n")
-    machine.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\nduration_seconds = 7200\n")
+    machine.config(
+        "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\nduration_seconds = 7200\n"
+    )
     machine.env.update(AWS_PROFILE="job", AWS_ENDPOINT_URL_STS=stub.url, AWS_DEFAULT_REGION="us-east-1")
     result = live.check(ctx_for(machine))
     finding = by_code(result, "TD505")
@@ -309,7 +342,9 @@ def test_role_chaining_refusal_from_sts(machine: Machine, stub: StsStub) -> None
 
 
 def test_endpoint_url_from_the_config_file_is_honoured(machine: Machine, stub: StsStub) -> None:
-    machine.config(f"[default]\nregion = ca-central-1\nservices = here\n[services here]\nsts =\n  endpoint_url = {stub.url}\n")
+    machine.config(
+        f"[default]\nregion = ca-central-1\nservices = here\n[services here]\nsts =\n  endpoint_url = {stub.url}\n"
+    )
     env_keys(machine)
     data = live.check(ctx_for(machine)).data
     assert data["status"] == "ok" and data["endpoint"] == stub.url and data["region"] == "ca-central-1"
@@ -353,7 +388,10 @@ def test_blackhole_is_a_network_error_within_the_timeout(machine: Machine) -> No
 
 def test_mfa_profile_is_never_prompted(machine: Machine, stub: StsStub) -> None:
     machine.credentials(f"[base]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n")
-    machine.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n")
+    machine.config(
+        "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\nmfa_serial = "
+        "arn:aws:iam::123456789012:mfa/me\n"
+    )
     machine.env.update(AWS_PROFILE="job", AWS_ENDPOINT_URL_STS=stub.url, AWS_DEFAULT_REGION="us-east-1")
     result = live.check(ctx_for(machine))
     assert result.data["status"] == "skipped" and "MFA" in result.data["message"]
@@ -393,11 +431,20 @@ def test_sso_refresh_is_never_written_to_the_token_cache(machine: Machine, stub:
     soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     cache = machine.home / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
     cache.parent.mkdir(parents=True)
-    cache.write_text(json.dumps({
-        "startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1", "accessToken": "cached-sso-access-token",
-        "expiresAt": soon, "clientId": "client", "clientSecret": "client-secret-MARKER-0505",
-        "registrationExpiresAt": "2099-01-01T00:00:00Z", "refreshToken": "cached-refresh-token",
-    }))
+    cache.write_text(
+        json.dumps(
+            {
+                "startUrl": "https://corp.awsapps.com/start",
+                "region": "eu-west-1",
+                "accessToken": "cached-sso-access-token",
+                "expiresAt": soon,
+                "clientId": "client",
+                "clientSecret": "client-secret-MARKER-0505",
+                "registrationExpiresAt": "2099-01-01T00:00:00Z",
+                "refreshToken": "cached-refresh-token",
+            }
+        )
+    )
     before = cache.read_bytes()
     machine.env.update(AWS_PROFILE="dev", AWS_ENDPOINT_URL=stub.url)  # STS, SSO portal and SSO OIDC all on the stub
     result = live.check(ctx_for(machine))
@@ -412,7 +459,9 @@ def test_sso_refresh_is_never_written_to_the_token_cache(machine: Machine, stub:
 
 
 @pytest.mark.parametrize("flags", [["--json"], [], ["-v"], ["--debug", "-v"]])
-def test_cli_never_prints_secrets(stub: StsStub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flags: list[str]) -> None:
+def test_cli_never_prints_secrets(
+    stub: StsStub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
     from tokendoctor.cli import main
 
     # A hostile endpoint that echoes the secrets back: they are still masked.
@@ -437,7 +486,9 @@ def test_cli_never_prints_secrets(stub: StsStub, monkeypatch: pytest.MonkeyPatch
         assert "Live: REJECTED by STS via " in out.out
 
 
-def test_cli_ok_against_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ok_against_moto(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tokendoctor.cli import main
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKIA)

@@ -25,24 +25,39 @@ from tokendoctor.probes.platform import detect
         ({DMI + "sys_vendor": "Xen\n", DMI + "bios_version": "4.11.amazon\n"}, {}, "ec2"),
         ({DMI + "sys_vendor": "QEMU\n", "/sys/hypervisor/uuid": "4c4c4544-0000\n"}, {}, "none"),
         ({DMI + "sys_vendor": "Amazon EC2\n", "/.dockerenv": ""}, {}, "container-on-ec2"),
-        ({DMI + "sys_vendor": "Amazon EC2\n", "/proc/1/cgroup": "0::/kubepods/burstable/pod1\n"}, {}, "container-on-ec2"),
+        (
+            {DMI + "sys_vendor": "Amazon EC2\n", "/proc/1/cgroup": "0::/kubepods/burstable/pod1\n"},
+            {},
+            "container-on-ec2",
+        ),
         ({}, {"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"}, "ecs"),
         ({}, {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"}, "ecs"),
         (
             {},
             {
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": (
+                    "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"
+                ),
             },
             "eks-pod-identity",
         ),
-        ({}, {"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", "KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "eks-irsa"),
+        (
+            {},
+            {
+                "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+                "KUBERNETES_SERVICE_HOST": "10.0.0.1",
+            },
+            "eks-irsa",
+        ),
         ({}, {"AWS_LAMBDA_FUNCTION_NAME": "fn"}, "lambda"),
         ({}, {"CODEBUILD_BUILD_ID": "b:1"}, "codebuild"),
         ({}, {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://example.invalid"}, "github-actions"),
     ],
 )
-def test_platform_detection_from_a_fake_sysfs_root(machine: Machine, files: dict[str, str], env: dict[str, str], kind: str) -> None:
+def test_platform_detection_from_a_fake_sysfs_root(
+    machine: Machine, files: dict[str, str], env: dict[str, str], kind: str
+) -> None:
     for path, content in files.items():
         machine.file(path, content)
     machine.env.update(env)

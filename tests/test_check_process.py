@@ -108,10 +108,14 @@ def test_real_child_without_home_gets_its_users_home(machine: Machine, children:
     env, info, _ = load_process(pid, Path("/"))
     assert info.home == pwd.getpwuid(os.getuid()).pw_dir
     assert env["HOME"] == info.home  # so ~/.aws/config resolves for that user
-    assert info.started_at is not None and abs((dt.datetime.now(dt.timezone.utc) - info.started_at).total_seconds()) < 600
+    assert (
+        info.started_at is not None and abs((dt.datetime.now(dt.timezone.utc) - info.started_at).total_seconds()) < 600
+    )
 
 
-def test_real_child_relative_config_path_is_resolved_against_its_cwd(machine: Machine, children: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+def test_real_child_relative_config_path_is_resolved_against_its_cwd(
+    machine: Machine, children: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
     workdir = tmp_path / "job"
     workdir.mkdir()
     pid = _spawn(children, {"HOME": str(machine.home), "AWS_CONFIG_FILE": "conf/aws.ini"}, cwd=workdir)
@@ -128,7 +132,9 @@ def test_pid_that_does_not_exist(children: list[subprocess.Popen[bytes]], capsys
     assert err == f"tokendoctor: error: --pid {child.pid}: no such process\n"
 
 
-def test_pid_of_an_exited_unreaped_process(children: list[subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_pid_of_an_exited_unreaped_process(
+    children: list[subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
     pid = _spawn(children, {"PATH": os.environ.get("PATH", "")})
     os.kill(pid, signal.SIGKILL)
     status = Path(f"/proc/{pid}/status")
@@ -204,7 +210,9 @@ def test_without_pid_the_process_check_is_skipped(capsys: pytest.CaptureFixture[
     rc = main(["check", "--offline", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert rc in (0, 1) and "process" not in doc
-    assert {"name": "process", "status": "skipped"}.items() <= next(c for c in doc["checks"] if c["name"] == "process").items()
+    assert {"name": "process", "status": "skipped"}.items() <= next(
+        c for c in doc["checks"] if c["name"] == "process"
+    ).items()
 
 
 # ------------------------------------------------------------------ a described process (fake /proc)
@@ -225,9 +233,14 @@ def _describe(
     machine.file("proc/stat", f"cpu  1 2 3 4\nbtime {btime}\nprocesses 99\n")
     after = ["S", "1", pid, pid, "0", "-1", "4194560", *["0"] * 12, str(ticks), "1000", "200"]
     machine.file(f"proc/{pid}/stat", f"{pid} (my job) (x) S " + " ".join(map(str, after[1:])) + "\n")
-    machine.file(f"proc/{pid}/status", f"Name:\tpython3\nState:\tS (sleeping)\nPid:\t{pid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
+    machine.file(
+        f"proc/{pid}/status", f"Name:\tpython3\nState:\tS (sleeping)\nPid:\t{pid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
+    )
     machine.file(f"proc/{pid}/environ", b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()))
-    machine.file(f"proc/{pid}/cmdline", b"".join(a.encode() + b"\0" for a in (["python3", "job.py"] if cmdline is None else cmdline)))
+    machine.file(
+        f"proc/{pid}/cmdline",
+        b"".join(a.encode() + b"\0" for a in (["python3", "job.py"] if cmdline is None else cmdline)),
+    )
     machine.file("etc/passwd", f"root:x:0:0:root:/root:/bin/sh\njobuser:x:{uid}:{uid}::{machine.home}:/bin/sh\n")
     return pid
 
@@ -300,7 +313,11 @@ def test_no_TD504_within_the_default_session_or_for_long_term_keys(machine: Mach
 
 
 def test_TD504_known_expiry_passed_while_the_process_runs(machine: Machine) -> None:
-    _describe(machine, _session_env(machine, AWS_CREDENTIAL_EXPIRATION="2026-06-18T07:00:00Z"), started=NOW - dt.timedelta(hours=6))
+    _describe(
+        machine,
+        _session_env(machine, AWS_CREDENTIAL_EXPIRATION="2026-06-18T07:00:00Z"),
+        started=NOW - dt.timedelta(hours=6),
+    )
     ctx = _ctx(machine)
     finding = _td504(ctx)
     assert finding is not None and finding.severity is None  # the catalogue's: error
@@ -313,13 +330,21 @@ def test_TD504_known_expiry_passed_while_the_process_runs(machine: Machine) -> N
 
 
 def test_TD504_started_with_already_expired_credentials(machine: Machine) -> None:
-    _describe(machine, _session_env(machine, AWS_CREDENTIAL_EXPIRATION="2026-06-18T09:00:00Z"), started=NOW - dt.timedelta(hours=2))
+    _describe(
+        machine,
+        _session_env(machine, AWS_CREDENTIAL_EXPIRATION="2026-06-18T09:00:00Z"),
+        started=NOW - dt.timedelta(hours=2),
+    )
     finding = _td504(_ctx(machine))
     assert finding is not None and "had already expired" in finding.fix
 
 
 def test_no_TD504_while_the_known_expiry_is_ahead(machine: Machine) -> None:
-    _describe(machine, _session_env(machine, AWS_CREDENTIAL_EXPIRATION="2026-06-18T14:00:00Z"), started=NOW - dt.timedelta(hours=6))
+    _describe(
+        machine,
+        _session_env(machine, AWS_CREDENTIAL_EXPIRATION="2026-06-18T14:00:00Z"),
+        started=NOW - dt.timedelta(hours=6),
+    )
     assert _td504(_ctx(machine)) is None
 
 
@@ -327,11 +352,20 @@ def test_TD504_expiry_and_issue_time_from_the_aws_cli_cache(machine: Machine) ->
     cache = machine.home / ".aws" / "cli" / "cache"
     cache.mkdir(parents=True)
     other = cache / "0000.json"
-    other.write_text(json.dumps({"Credentials": {"AccessKeyId": "ASIAOTHEROTHEROTHER1", "Expiration": "2026-06-18T20:00:00Z"}}))
+    other.write_text(
+        json.dumps({"Credentials": {"AccessKeyId": "ASIAOTHEROTHEROTHER1", "Expiration": "2026-06-18T20:00:00Z"}})
+    )
     entry = cache / "abcd.json"
     entry.write_text(
         json.dumps(
-            {"Credentials": {"AccessKeyId": KEY, "SecretAccessKey": SECRET_MARKER, "SessionToken": TOKEN_MARKER, "Expiration": "2026-06-18T07:00:00Z"}}
+            {
+                "Credentials": {
+                    "AccessKeyId": KEY,
+                    "SecretAccessKey": SECRET_MARKER,
+                    "SessionToken": TOKEN_MARKER,
+                    "Expiration": "2026-06-18T07:00:00Z",
+                }
+            }
         )
     )
     issued = dt.datetime(2026, 6, 18, 6, 0, tzinfo=dt.timezone.utc).timestamp()
@@ -345,7 +379,10 @@ def test_TD504_expiry_and_issue_time_from_the_aws_cli_cache(machine: Machine) ->
 
 
 def test_TD504_credentials_file_rewritten_after_the_process_started(machine: Machine) -> None:
-    path = machine.credentials(f"[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET_MARKER}\naws_session_token = {TOKEN_MARKER}\n")
+    path = machine.credentials(
+        f"[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET_MARKER}\naws_session_token = "
+        f"{TOKEN_MARKER}\n"
+    )
     rewritten = (NOW - dt.timedelta(minutes=20)).timestamp()
     os.utime(path, (rewritten, rewritten))
     env = {"HOME": str(machine.home), "AWS_EC2_METADATA_DISABLED": "true"}
@@ -367,7 +404,13 @@ def test_cli_on_a_described_process_validates_and_ranks_TD504_first(
 ) -> None:
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     expired = (now - dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    pid = _describe(machine, _session_env(machine, AWS_CREDENTIAL_EXPIRATION=expired), started=now - dt.timedelta(hours=5), pid=5151, boot=now)
+    pid = _describe(
+        machine,
+        _session_env(machine, AWS_CREDENTIAL_EXPIRATION=expired),
+        started=now - dt.timedelta(hours=5),
+        pid=5151,
+        boot=now,
+    )
     monkeypatch.setenv("TOKENDOCTOR_FS_ROOT", str(machine.root))
     rc = main(["check", "--offline", "--json", "--pid", str(pid)])
     out = capsys.readouterr()
@@ -441,7 +484,7 @@ def test_env_file_nul_separated_like_proc_environ() -> None:
         (b"A=1\n" + SECRET_MARKER.encode() + b"\n", "line 2 is not KEY=VALUE (no '=')"),
         (b"A=1\nB=\xff" + SECRET_MARKER.encode() + b"\n", "line 2 is not valid UTF-8"),
         (b"1A=" + SECRET_MARKER.encode() + b"\n", "line 1 does not start with a variable name"),
-        (b"\n\nA=\"" + SECRET_MARKER.encode() + b"\n", "line 3 has an unterminated \" quote"),
+        (b'\n\nA="' + SECRET_MARKER.encode() + b"\n", 'line 3 has an unterminated " quote'),
         (b"A=1\0" + SECRET_MARKER.encode() + b"\0", "entry 2 is not KEY=VALUE"),
         (b"A=\xff\0", "entry 1 is not valid UTF-8"),
     ],
@@ -457,7 +500,8 @@ def test_cli_env_file(machine: Machine, tmp_path: Path, capsys: pytest.CaptureFi
     path = tmp_path / "job.env"
     path.write_text(
         f"export AWS_ACCESS_KEY_ID={KEY}\nexport AWS_SECRET_ACCESS_KEY={SECRET_MARKER}\n"
-        f"export AWS_SESSION_TOKEN='{TOKEN_MARKER}'\nAWS_CREDENTIAL_EXPIRATION=2020-01-01T00:00:00Z\nHOME={machine.home}\n"
+        "export "
+        f"AWS_SESSION_TOKEN='{TOKEN_MARKER}'\nAWS_CREDENTIAL_EXPIRATION=2020-01-01T00:00:00Z\nHOME={machine.home}\n"
     )
     for flags in (["--json"], ["-v", "--debug"]):
         rc = main(["check", "--offline", "--env-file", str(path), *flags])
@@ -470,7 +514,11 @@ def test_cli_env_file(machine: Machine, tmp_path: Path, capsys: pytest.CaptureFi
     import jsonschema
 
     jsonschema.validate(doc, _schema())
-    assert doc["process"]["source"] == "env-file" and doc["process"]["pid"] is None and doc["process"]["env_file"] == str(path)
+    assert (
+        doc["process"]["source"] == "env-file"
+        and doc["process"]["pid"] is None
+        and doc["process"]["env_file"] == str(path)
+    )
     assert doc["process"]["home"] == str(machine.home) and doc["process"]["age_seconds"] is None
     assert doc["credentials"]["resolved"]["method"] == "env"
     assert doc["causes"][0]["code"] == "TD202"  # no process age: the expiry itself
@@ -498,7 +546,9 @@ def test_cli_env_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_env_file_without_home_uses_this_shells_home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "job.env"
     path.write_text("AWS_REGION=eu-west-1\n")
-    ctx = live_context(Options(offline=True, env_file=str(path)), {"HOME": "/home/me", "TOKENDOCTOR_NTP_LOOPBACK_ONLY": "1"})
+    ctx = live_context(
+        Options(offline=True, env_file=str(path)), {"HOME": "/home/me", "TOKENDOCTOR_NTP_LOOPBACK_ONLY": "1"}
+    )
     assert ctx.env == {"AWS_REGION": "eu-west-1", "HOME": "/home/me", "TOKENDOCTOR_NTP_LOOPBACK_ONLY": "1"}
     assert ctx.process is not None and ctx.process.home == "/home/me"
 
@@ -540,7 +590,12 @@ def test_redact_cmdline() -> None:
 
 def test_process_in_another_mount_namespace_is_read_through_its_root(machine: Machine) -> None:
     """A container's process seen from the host: HOME, config paths and /etc/passwd are its own."""
-    pid = _describe(machine, {"AWS_CONFIG_FILE": "conf/aws", "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token"}, started=NOW - dt.timedelta(hours=2), uid=1000)
+    pid = _describe(
+        machine,
+        {"AWS_CONFIG_FILE": "conf/aws", "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token"},
+        started=NOW - dt.timedelta(hours=2),
+        uid=1000,
+    )
     proc = machine.root / "proc" / str(pid)
     (machine.root / "proc" / "self" / "ns").mkdir(parents=True)
     (proc / "ns").mkdir()
@@ -568,7 +623,10 @@ def test_long_command_lines_are_bounded(machine: Machine) -> None:
 
 
 def test_the_target_is_diagnosed_not_this_shell(
-    machine: Machine, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    machine: Machine,
+    children: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     shell_secret = "shell-secret-MARKER-0c1d"
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASHELLSHELLSHELL1")
@@ -589,5 +647,7 @@ def test_the_target_is_diagnosed_not_this_shell(
     # without --pid the same shell is diagnosed: its long-term key and profile
     main(["check", "--offline", "--json"])
     shell = json.loads(capsys.readouterr().out)
-    assert shell["credentials"]["profile"] == "shell-profile" and shell["causes"][0]["code"] == "TD105"  # no such profile here
+    assert (
+        shell["credentials"]["profile"] == "shell-profile" and shell["causes"][0]["code"] == "TD105"
+    )  # no such profile here
     assert "process" not in shell

@@ -21,7 +21,9 @@ from tokendoctor.sdk_chains import tables as sdks
 from tokendoctor.sdk_chains.java import java_properties, jvm_options
 
 ROLE_DEV = "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = default\n"
-STATIC_DEFAULT = "[default]\naws_access_key_id = AKIADEFAULTDEFAULT12\naws_secret_access_key = defaultsecretdefaultsecret\n"
+STATIC_DEFAULT = (
+    "[default]\naws_access_key_id = AKIADEFAULTDEFAULT12\naws_secret_access_key = defaultsecretdefaultsecret\n"
+)
 SESSION_ENV = {
     "AWS_ACCESS_KEY_ID": "ASIAENVENVENVENV1234",
     "AWS_SECRET_ACCESS_KEY": "envsecretenvsecretenvsecret",
@@ -44,7 +46,9 @@ JAVA_CMDLINE = (
 )
 
 
-def _ctx(machine: Machine, *, sdk_name: str = "python", cmdline: tuple[str, ...] | None = None, profile: str | None = None) -> Context:
+def _ctx(
+    machine: Machine, *, sdk_name: str = "python", cmdline: tuple[str, ...] | None = None, profile: str | None = None
+) -> Context:
     ctx = machine.context(sdk=sdk_name, profile=profile)
     if cmdline is not None:
         ctx = dataclasses.replace(ctx, process=ProcessInfo(pid=4242, source="pid", cmdline=cmdline))
@@ -57,7 +61,14 @@ STATES: dict[str, dict[str, Any]] = {
         "env": {**SESSION_ENV, "AWS_PROFILE": "dev"},
         "config": ROLE_DEV,
         "creds": STATIC_DEFAULT,
-        "expect": {"python": "env", "cli-v2": "env", "java-v1": "env", "java-v2": "env", "go-v2": "env", "js-v3": "ini"},
+        "expect": {
+            "python": "env",
+            "cli-v2": "env",
+            "java-v1": "env",
+            "java-v2": "env",
+            "go-v2": "env",
+            "js-v3": "ini",
+        },
     },
     "java-properties-and-env": {
         "env": dict(SESSION_ENV),
@@ -68,17 +79,32 @@ STATES: dict[str, dict[str, Any]] = {
         "env": {},
         "creds": None,
         "cmdline": JAVA_CMDLINE,
-        "expect": {"python": None, "java-v1": "system-properties", "java-v2": "system-properties", "go-v2": None, "js-v3": None},
+        "expect": {
+            "python": None,
+            "java-v1": "system-properties",
+            "java-v2": "system-properties",
+            "go-v2": None,
+            "js-v3": None,
+        },
     },
     "profile-given-in-code": {
         "env": dict(SESSION_ENV),
         "config": ROLE_DEV,
         "creds": STATIC_DEFAULT,
         "profile": "dev",
-        "expect": {"python": "assume-role", "java-v1": "env", "java-v2": "env", "go-v2": "explicit-profile", "js-v3": "ini"},
+        "expect": {
+            "python": "assume-role",
+            "java-v1": "env",
+            "java-v2": "env",
+            "go-v2": "explicit-profile",
+            "js-v3": "ini",
+        },
     },
     "env-web-identity-and-static-default": {
-        "env": {"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/token", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/web"},
+        "env": {
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/token",
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/web",
+        },
         "creds": STATIC_DEFAULT,
         "expect": {
             "python": "assume-role-with-web-identity",
@@ -90,10 +116,18 @@ STATES: dict[str, dict[str, Any]] = {
     },
     "AWS_DEFAULT_PROFILE-vs-AWS_PROFILE": {
         "env": {"AWS_DEFAULT_PROFILE": "other", "AWS_PROFILE": "dev"},
-        "config": ROLE_DEV + "[profile other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = othersecretothersecret\n",
+        "config": ROLE_DEV
+        + "[profile other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = othersecretothersecret\n",
         "creds": STATIC_DEFAULT,
         # the AWS CLI v2 reads AWS_PROFILE first; Java 1.x reads only ~/.aws/credentials, which has no [dev]
-        "expect": {"python": "config-file", "cli-v2": "assume-role", "java-v1": None, "java-v2": "profile", "go-v2": "profile", "js-v3": "ini"},
+        "expect": {
+            "python": "config-file",
+            "cli-v2": "assume-role",
+            "java-v1": None,
+            "java-v2": "profile",
+            "go-v2": "profile",
+            "js-v3": "ini",
+        },
     },
     "java-and-go-env-aliases": {
         "env": {"AWS_ACCESS_KEY": "AKIAALIASALIASALIAS1", "AWS_SECRET_KEY": "aliassecretaliassecret"},
@@ -132,7 +166,15 @@ def test_winner_per_sdk(machine: Machine, name: str) -> None:
             assert row["source_url"].startswith("https://github.com/")
 
 
-@pytest.mark.parametrize("name", ["exported-session-with-AWS_PROFILE", "profile-given-in-code", "env-web-identity-and-static-default", "AWS_DEFAULT_PROFILE-vs-AWS_PROFILE"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exported-session-with-AWS_PROFILE",
+        "profile-given-in-code",
+        "env-web-identity-and-static-default",
+        "AWS_DEFAULT_PROFILE-vs-AWS_PROFILE",
+    ],
+)
 def test_python_winner_is_botocores_own(machine: Machine, name: str) -> None:
     """Differential: for python the answer is what real botocore resolves on the same state."""
     state = STATES[name]
@@ -144,8 +186,11 @@ def test_python_winner_is_botocores_own(machine: Machine, name: str) -> None:
     expected = _botocore_says(machine.env, state.get("profile"))
     got = sdk.check(_ctx(machine, sdk_name="python", profile=state.get("profile"))).data["winner"]
     assert got == expected == state["expect"]["python"]
-    # the CLI v2's bundled botocore reads AWS_PROFILE before AWS_DEFAULT_PROFILE: botocore with only AWS_PROFILE is its oracle
-    cli_env = {k: v for k, v in machine.env.items() if not (k == "AWS_DEFAULT_PROFILE" and machine.env.get("AWS_PROFILE"))}
+    # the CLI v2's bundled botocore reads AWS_PROFILE before AWS_DEFAULT_PROFILE:
+    # botocore with only AWS_PROFILE is its oracle
+    cli_env = {
+        k: v for k, v in machine.env.items() if not (k == "AWS_DEFAULT_PROFILE" and machine.env.get("AWS_PROFILE"))
+    }
     cli_expected = _botocore_says(cli_env, state.get("profile"))
     got = sdk.check(_ctx(machine, sdk_name="cli-v2", profile=state.get("profile"))).data["winner"]
     assert got == cli_expected == state["expect"].get("cli-v2", state["expect"]["python"])
@@ -184,7 +229,14 @@ def test_java_v2_system_properties_shadow_everything_TD507(machine: Machine) -> 
     _build(machine, {"env": dict(SESSION_ENV), "config": ROLE_DEV, "creds": STATIC_DEFAULT})
     result = sdk.check(_ctx(machine, sdk_name="java-v2", cmdline=JAVA_CMDLINE))
     rows = {r["provider"]: r["status"] for r in result.data["chain"]}
-    assert rows == {"system-properties": "used", "env": "shadowed", "web-identity": "absent", "profile": "shadowed", "container": "absent", "instance-metadata": "not-checked"}
+    assert rows == {
+        "system-properties": "used",
+        "env": "shadowed",
+        "web-identity": "absent",
+        "profile": "shadowed",
+        "container": "absent",
+        "instance-metadata": "not-checked",
+    }
     td507 = next(f for f in result.findings if f.code == "TD507")
     assert td507.severity == "error"  # a session token: static temporary credentials in front of everything
     assert td507.evidence["properties"] == ["-Daws.accessKeyId", "-Daws.secretAccessKey", "-Daws.sessionToken"]
@@ -230,9 +282,14 @@ def test_java_properties_parsed_from_a_proc_cmdline_blob() -> None:
     }
     assert props.origin["aws.sessionToken"] == "command line of PID 7"
     # the value of -cp is not an option, and nothing after -jar FILE is
-    assert jvm_options(("java", "-cp", "-Daws.x=classpath", "-Daws.a=b", "-jar", "x.jar", "-Daws.c=d")) == ["-cp", "-Daws.a=b"]
+    assert jvm_options(("java", "-cp", "-Daws.x=classpath", "-Daws.a=b", "-jar", "x.jar", "-Daws.c=d")) == [
+        "-cp",
+        "-Daws.a=b",
+    ]
     # the command line beats JAVA_TOOL_OPTIONS
-    both = java_properties(("java", "-Daws.accessKeyId=CMDLINE", "Main"), {"JAVA_TOOL_OPTIONS": "-Daws.accessKeyId=TOOLOPTS"})
+    both = java_properties(
+        ("java", "-Daws.accessKeyId=CMDLINE", "Main"), {"JAVA_TOOL_OPTIONS": "-Daws.accessKeyId=TOOLOPTS"}
+    )
     assert both.values["aws.accessKeyId"] == "CMDLINE"
 
 
@@ -242,7 +299,10 @@ def test_TD508_profile_variables_each_sdk_reads(machine: Machine) -> None:
         result = sdk.check(_ctx(machine, sdk_name=sdk_name))
         td508 = next(f for f in result.findings if f.code == "TD508")
         assert td508.evidence["sdk_profile"] == "dev" and td508.evidence["sdk_selected_by"] == "AWS_PROFILE"
-        assert td508.evidence["botocore_profile"] == "other" and td508.evidence["botocore_selected_by"] == "AWS_DEFAULT_PROFILE"
+        assert (
+            td508.evidence["botocore_profile"] == "other"
+            and td508.evidence["botocore_selected_by"] == "AWS_DEFAULT_PROFILE"
+        )
     # -Daws.profile: Java 2.x lets the property beat AWS_PROFILE, Java 1.x the other way round
     cmdline = ("java", "-Daws.profile=other", "Main")
     assert sdk.check(_ctx(machine, sdk_name="java-v2", cmdline=cmdline)).data["profile_selected_by"] == "-Daws.profile"
@@ -257,21 +317,33 @@ def test_TD509_alias_variables_and_differing_secret(machine: Machine) -> None:
     assert "unset AWS_ACCESS_KEY AWS_SECRET_KEY" in td509.fix
     # Java 1.x prefers AWS_SECRET_KEY over AWS_SECRET_ACCESS_KEY: a stale copy gives it another secret
     machine.env.update({"AWS_ACCESS_KEY_ID": "AKIAENVENVENVENV1234", "AWS_SECRET_ACCESS_KEY": "freshsecretfreshsecret"})
-    problems = next(f for f in sdk.check(_ctx(machine, sdk_name="java-v1")).findings if f.code == "TD509").evidence["problems"]
+    problems = next(f for f in sdk.check(_ctx(machine, sdk_name="java-v1")).findings if f.code == "TD509").evidence[
+        "problems"
+    ]
     assert any("AWS_SECRET_KEY and AWS_SECRET_ACCESS_KEY differ" in p for p in problems)
     # Go v2 prefers AWS_SECRET_ACCESS_KEY: same secret as botocore, no TD509
     assert "TD509" not in [f.code for f in sdk.check(_ctx(machine, sdk_name="go-v2")).findings]
 
 
 def test_refresh_window_reported_per_sdk(machine: Machine) -> None:
-    expected = {"python": (900, 600), "cli-v2": (900, 600), "java-v1": (900, None), "java-v2": (300, 60), "go-v2": (300, 60), "js-v3": (300, None)}
+    expected = {
+        "python": (900, 600),
+        "cli-v2": (900, 600),
+        "java-v1": (900, None),
+        "java-v2": (300, 60),
+        "go-v2": (300, 60),
+        "js-v3": (300, None),
+    }
     for sdk_name, (advisory, mandatory) in expected.items():
         window = sdk.check(_ctx(machine, sdk_name=sdk_name)).data["refresh_window"]
         assert (window["advisory_seconds"], window["mandatory_seconds"]) == (advisory, mandatory)
         assert window["source_url"].startswith("https://github.com/")
     import botocore.credentials
 
-    assert (botocore.credentials.RefreshableCredentials._advisory_refresh_timeout, botocore.credentials.RefreshableCredentials._mandatory_refresh_timeout) == expected["python"]
+    assert (
+        botocore.credentials.RefreshableCredentials._advisory_refresh_timeout,
+        botocore.credentials.RefreshableCredentials._mandatory_refresh_timeout,
+    ) == expected["python"]
 
 
 def test_tables_cite_their_sources() -> None:
@@ -330,7 +402,14 @@ def test_json_output_validates_and_text_has_an_SDK_line(machine: Machine) -> Non
     _build(machine, {"env": dict(SESSION_ENV), "config": ROLE_DEV, "creds": STATIC_DEFAULT})
     schema = json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text())
     for sdk_name in sdks.NAMES:
-        report = rank(_results(machine, sdk_name) if sdk_name != "java-v2" else [credentials.check(_ctx(machine, sdk_name=sdk_name, cmdline=JAVA_CMDLINE)), sdk.check(_ctx(machine, sdk_name=sdk_name, cmdline=JAVA_CMDLINE))])
+        report = rank(
+            _results(machine, sdk_name)
+            if sdk_name != "java-v2"
+            else [
+                credentials.check(_ctx(machine, sdk_name=sdk_name, cmdline=JAVA_CMDLINE)),
+                sdk.check(_ctx(machine, sdk_name=sdk_name, cmdline=JAVA_CMDLINE)),
+            ]
+        )
         doc = json.loads(get_renderer("json")(report))
         jsonschema.validate(doc, schema)
         assert doc["sdk"]["name"] == sdk_name
@@ -341,20 +420,30 @@ def test_json_output_validates_and_text_has_an_SDK_line(machine: Machine) -> Non
 
 
 def test_property_and_env_secrets_never_appear_in_any_output(machine: Machine) -> None:
-    _build(machine, {"env": {**SESSION_ENV, "JAVA_TOOL_OPTIONS": f"-Daws.sessionToken={PROP_TOKEN}"}, "config": ROLE_DEV})
+    _build(
+        machine, {"env": {**SESSION_ENV, "JAVA_TOOL_OPTIONS": f"-Daws.sessionToken={PROP_TOKEN}"}, "config": ROLE_DEV}
+    )
     for sdk_name in sdks.NAMES:
         ctx = _ctx(machine, sdk_name=sdk_name, cmdline=JAVA_CMDLINE)
         results = [credentials.check(ctx), sdk.check(ctx)]
         report = rank(results, fail_on="warning")
         blob = get_renderer("json")(report) + get_renderer("text")(report, verbose=True) + repr(results)
-        for secret in (PROP_SECRET, PROP_TOKEN, PROP_KEY, SESSION_ENV["AWS_SECRET_ACCESS_KEY"], SESSION_ENV["AWS_SESSION_TOKEN"], "APPARGUMENTNOTAPROPERTY"):
+        for secret in (
+            PROP_SECRET,
+            PROP_TOKEN,
+            PROP_KEY,
+            SESSION_ENV["AWS_SECRET_ACCESS_KEY"],
+            SESSION_ENV["AWS_SESSION_TOKEN"],
+            "APPARGUMENTNOTAPROPERTY",
+        ):
             assert secret not in blob, (sdk_name, secret)
         # and the context's redactor knows the property secrets, for the CLI's last pass
         assert PROP_SECRET not in ctx.redactor.redact(f"x {PROP_SECRET} y")
 
 
 def test_java_v1_reads_one_profile_file(machine: Machine) -> None:
-    """AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else the legacy ~/.aws/config; never AWS_SHARED_CREDENTIALS_FILE."""
+    """AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else the legacy ~/.aws/config;
+    never AWS_SHARED_CREDENTIALS_FILE."""
     machine.env["AWS_PROFILE"] = "dev"
     machine.config(ROLE_DEV + "[default]\nregion = us-east-1\n")
     legacy = sdk.check(_ctx(machine, sdk_name="java-v1")).data
@@ -411,5 +500,7 @@ def test_docs_tables_are_the_data() -> None:
     from pathlib import Path
 
     doc = (Path(__file__).parent.parent / "docs" / "sdks.md").read_text()
-    generated = doc.split("<!-- BEGIN GENERATED: tokendoctor.sdk_chains.tables.markdown() -->\n", 1)[1].split("<!-- END GENERATED -->", 1)[0]
+    generated = doc.split("<!-- BEGIN GENERATED: tokendoctor.sdk_chains.tables.markdown() -->\n", 1)[1].split(
+        "<!-- END GENERATED -->", 1
+    )[0]
     assert generated == sdks.markdown(), "regenerate docs/sdks.md from tokendoctor.sdk_chains.tables.markdown()"

@@ -23,10 +23,21 @@ def _jwt(claims: dict[str, Any]) -> str:
 
 def test_web_identity_token_not_rotated_is_reported_without_the_token(machine: Machine) -> None:
     issued = now() - dt.timedelta(hours=23)
-    token = _jwt({"iss": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC", "aud": "sts.amazonaws.com", "iat": int(issued.timestamp()), "exp": int((issued + dt.timedelta(hours=24)).timestamp())})
+    token = _jwt(
+        {
+            "iss": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+            "aud": "sts.amazonaws.com",
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + dt.timedelta(hours=24)).timestamp()),
+        }
+    )
     path = machine.base / "token"
     path.write_text(token)
-    machine.env.update(AWS_WEB_IDENTITY_TOKEN_FILE=str(path), AWS_ROLE_ARN="arn:aws:iam::123456789012:role/irsa", KUBERNETES_SERVICE_HOST="10.0.0.1")
+    machine.env.update(
+        AWS_WEB_IDENTITY_TOKEN_FILE=str(path),
+        AWS_ROLE_ARN="arn:aws:iam::123456789012:role/irsa",
+        KUBERNETES_SERVICE_HOST="10.0.0.1",
+    )
     ctx = ctx_for(machine, offline=True)
     data = web_identity.check(ctx).data
     assert data["iss"].startswith("https://oidc.eks") and data["aud"] == "sts.amazonaws.com"
@@ -43,7 +54,16 @@ def test_web_identity_token_not_rotated_is_reported_without_the_token(machine: M
 def test_fresh_web_identity_token_is_fine(machine: Machine) -> None:
     issued = now() - dt.timedelta(hours=1)
     path = machine.base / "token"
-    path.write_text(_jwt({"iss": "x", "aud": "sts.amazonaws.com", "iat": int(issued.timestamp()), "exp": int((issued + dt.timedelta(hours=24)).timestamp())}))
+    path.write_text(
+        _jwt(
+            {
+                "iss": "x",
+                "aud": "sts.amazonaws.com",
+                "iat": int(issued.timestamp()),
+                "exp": int((issued + dt.timedelta(hours=24)).timestamp()),
+            }
+        )
+    )
     machine.env.update(AWS_WEB_IDENTITY_TOKEN_FILE=str(path), AWS_ROLE_ARN="arn:aws:iam::123456789012:role/irsa")
     ctx = ctx_for(machine, offline=True)
     assert web_identity.check(ctx).data["not_rotated"] is None

@@ -20,7 +20,9 @@ from tokendoctor.runner import Check
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text(encoding="utf-8"))
-LONG_TERM = "[default]\naws_access_key_id = AKIALONGTERMLONGTERM\naws_secret_access_key = longtermsecretlongtermsecret\n"
+LONG_TERM = (
+    "[default]\naws_access_key_id = AKIALONGTERMLONGTERM\naws_secret_access_key = longtermsecretlongtermsecret\n"
+)
 
 
 def _home() -> Path:
@@ -80,7 +82,9 @@ def test_exit_1_expired_credentials(capsys: pytest.CaptureFixture[str], monkeypa
     assert resolved["access_key_id"] == "ASIA…ON12"
 
 
-def test_exit_1_near_expiry_follows_min_ttl(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exit_1_near_expiry_follows_min_ttl(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import datetime as dt
 
     soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -91,7 +95,9 @@ def test_exit_1_near_expiry_follows_min_ttl(capsys: pytest.CaptureFixture[str], 
     assert rc == 0 and "TD203" not in [c["code"] for c in doc["causes"]]
 
 
-def test_fail_on_warning_turns_warnings_into_exit_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fail_on_warning_turns_warnings_into_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _session_env(monkeypatch)  # the seed: TD101, a warning while the session is still unknown-expiry
     rc, doc = _json(capsys)
     assert rc == 0 and doc["status"] == "warning" and doc["causes"][0]["code"] == "TD101"
@@ -181,7 +187,9 @@ def test_malformed_config_is_a_finding_not_a_traceback(capsys: pytest.CaptureFix
     assert "TD205" in out and "Traceback" not in out + err
 
 
-def test_text_report_verdict_first_then_causes_then_chain(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_report_verdict_first_then_causes_then_chain(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _session_env(monkeypatch, "2020-01-01T00:00:00Z")
     rc, out, err = _run(capsys, "check", "--offline")
     assert rc == 1
@@ -191,7 +199,9 @@ def test_text_report_verdict_first_then_causes_then_chain(capsys: pytest.Capture
     assert "ASIA…ON12" in out and "sessionsecretsessionsecret" not in out
 
 
-def test_profile_flag_drops_env_credentials(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_flag_drops_env_credentials(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _session_env(monkeypatch)
     _write(".aws/credentials", LONG_TERM)
     _, doc = _json(capsys, "--profile", "default")
@@ -214,10 +224,18 @@ def test_catalogue_codes_and_names_are_unique_and_complete() -> None:
         assert cause.why.strip() and cause.fix.strip() and cause.title.strip()
     # The codes issue 2 names are a contract.
     contract = {
-        "TD101": "static-temporary-env", "TD102": "env-shadows-profile", "TD103": "env-shadows-instance-role",
-        "TD104": "partial-env-credentials", "TD105": "profile-not-found", "TD201": "no-credentials",
-        "TD202": "credentials-expired", "TD203": "credentials-near-expiry", "TD204": "static-temporary-file",
-        "TD205": "config-unreadable", "TD206": "sso-session-expired", "TD207": "web-identity-token-expired",
+        "TD101": "static-temporary-env",
+        "TD102": "env-shadows-profile",
+        "TD103": "env-shadows-instance-role",
+        "TD104": "partial-env-credentials",
+        "TD105": "profile-not-found",
+        "TD201": "no-credentials",
+        "TD202": "credentials-expired",
+        "TD203": "credentials-near-expiry",
+        "TD204": "static-temporary-file",
+        "TD205": "config-unreadable",
+        "TD206": "sso-session-expired",
+        "TD207": "web-identity-token-expired",
     }
     for code, name in contract.items():
         assert catalogue.CAUSES[code].name == name
@@ -245,8 +263,16 @@ def test_every_cause_is_documented() -> None:
 def test_readme_quick_start_has_exactly_the_two_commands() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    commands = [line.strip() for line in re.findall(r"```(?:sh|bash|console)?\n(.*?)```", quick, re.S) for line in line.splitlines() if line.strip()]
-    assert commands == ["python -m pip install . && tokendoctor check", "python -m pip install -e '.[test]' && python -m pytest"]
+    commands = [
+        line.strip()
+        for line in re.findall(r"```(?:sh|bash|console)?\n(.*?)```", quick, re.S)
+        for line in line.splitlines()
+        if line.strip()
+    ]
+    assert commands == [
+        "python -m pip install . && tokendoctor check",
+        "python -m pip install -e '.[test]' && python -m pytest",
+    ]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "python -m pip install -e '.[test]'" in ci and "python -m pytest" in ci
 
@@ -260,7 +286,9 @@ def test_readme_exit_code_table_matches_exitcodes() -> None:
 
 
 def test_python_dash_m_entry_point() -> None:
-    proc = subprocess.run([sys.executable, "-m", "tokendoctor", "--version"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokendoctor", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("tokendoctor, version ")
 
 

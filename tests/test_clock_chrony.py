@@ -26,12 +26,18 @@ from tests.conftest import Machine, codes
 from tokendoctor.checks import clock
 from tokendoctor.probes import ntp
 
-CHRONYD = shutil.which("chronyd") or next((p for p in ("/usr/sbin/chronyd", "/sbin/chronyd") if os.access(p, os.X_OK)), None)
-CHRONYC = shutil.which("chronyc") or next((p for p in ("/usr/bin/chronyc", "/bin/chronyc") if os.access(p, os.X_OK)), None)
+CHRONYD = shutil.which("chronyd") or next(
+    (p for p in ("/usr/sbin/chronyd", "/sbin/chronyd") if os.access(p, os.X_OK)), None
+)
+CHRONYC = shutil.which("chronyc") or next(
+    (p for p in ("/usr/bin/chronyc", "/bin/chronyc") if os.access(p, os.X_OK)), None
+)
 
 pytestmark = [
     pytest.mark.chrony,
-    pytest.mark.skipif(CHRONYD is None, reason="chronyd is not installed (apt-get install -y chrony; .ci/run does this)"),
+    pytest.mark.skipif(
+        CHRONYD is None, reason="chronyd is not installed (apt-get install -y chrony; .ci/run does this)"
+    ),
 ]
 
 

@@ -350,7 +350,8 @@ def td506(m: Machine, s: Setup) -> None:
 def td507(m: Machine, s: Setup) -> None:
     m.credentials(LONG_TERM)
     m.env["JAVA_TOOL_OPTIONS"] = (
-        "-Xss2m -Daws.accessKeyId=ASIAPROPPROPPROP5678 -Daws.secretAccessKey=rank-secret-MARKER-3c1f -Daws.sessionToken=rank-token-MARKER-77ab"
+        "-Xss2m -Daws.accessKeyId=ASIAPROPPROPPROP5678 -Daws.secretAccessKey=rank-secret-MARKER-3c1f "
+        "-Daws.sessionToken=rank-token-MARKER-77ab"
     )
     s.args += ["--sdk", "java-v2"]
 
@@ -397,7 +398,8 @@ def td505(m: Machine, s: Setup) -> None:
     m.credentials(LONG_TERM)
     m.config(
         ROLE_PROFILE
-        + "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/next\nsource_profile = job\nregion = us-east-1\n"
+        + "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/next\nsource_profile = job\nregion = "
+        "us-east-1\n"
     )
     m.env["AWS_PROFILE"] = "chained"
     s.stack.enter_context(_moto(m))

@@ -133,7 +133,9 @@ def imds() -> Iterator[ImdsServer]:
 
 
 @pytest.mark.parametrize("profile", [None, "default", "cfg", "job", "sso", "other", "missing"])
-def test_no_marker_in_any_format_or_profile(seeded: Path, capsys: pytest.CaptureFixture[str], profile: str | None) -> None:
+def test_no_marker_in_any_format_or_profile(
+    seeded: Path, capsys: pytest.CaptureFixture[str], profile: str | None
+) -> None:
     # The whole JWT is a secret too: its signature part must never appear.
     token = (seeded / "web-identity-token").read_text()
     seen = ""

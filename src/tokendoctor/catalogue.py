@@ -201,7 +201,8 @@ _CAUSES: tuple[Cause, ...] = (
         severity="error",
         priority=2,
         title="The IAM Identity Center (SSO) login has expired",
-        why="The SSO provider needs a valid cached token to fetch role credentials; with it expired every refresh fails.",
+        why="The SSO provider needs a valid cached token to fetch role credentials; with it expired every refresh "
+        "fails.",
         fix="Run `aws sso login --profile PROFILE` (use sso_session in the profile so the token can refresh itself).",
     ),
     Cause(
@@ -211,7 +212,8 @@ _CAUSES: tuple[Cause, ...] = (
         priority=2,
         title="The web identity token file holds an expired token",
         why="AssumeRoleWithWebIdentity rejects an expired token, so the SDK cannot get or renew credentials.",
-        fix="Whatever writes the token file (kubelet projected token, CI OIDC step) stopped rotating it: restart it or the pod.",
+        fix="Whatever writes the token file (kubelet projected token, CI OIDC step) stopped rotating it: restart it "
+        "or the pod.",
     ),
     Cause(
         code="TD208",
@@ -228,8 +230,10 @@ _CAUSES: tuple[Cause, ...] = (
         severity="warning",
         priority=20,
         title="The role needs an MFA code each time it is assumed",
-        why="With mfa_serial the SDK must prompt for a code to refresh; an unattended job cannot, and dies when the session ends.",
-        fix="For unattended jobs use a role without mfa_serial (e.g. credential_source = Ec2InstanceMetadata) or a longer DurationSeconds.",
+        why="With mfa_serial the SDK must prompt for a code to refresh; an unattended job cannot, and dies when the "
+        "session ends.",
+        fix="For unattended jobs use a role without mfa_serial (e.g. credential_source = Ec2InstanceMetadata) or a "
+        "longer DurationSeconds.",
     ),
     Cause(
         code="TD301",
@@ -277,8 +281,7 @@ _CAUSES: tuple[Cause, ...] = (
             "not rotate them."
         ),
         fix=(
-            "aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID "
-            "--iam-instance-profile Name=PROFILE_NAME"
+            "aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME"
         ),
     ),
     Cause(
@@ -483,7 +486,8 @@ _CAUSES: tuple[Cause, ...] = (
             "code beat environment keys. The credentials you checked with the CLI (`aws sts get-caller-identity`, "
             "`aws configure list`) are then not the ones the failing program uses, and their expiry tells you nothing."
         ),
-        fix="Inspect and fix the source this SDK uses (see the SDK chain table), or remove it so the SDK reaches the refreshable one.",
+        fix="Inspect and fix the source this SDK uses (see the SDK chain table), or remove it so the SDK reaches the "
+        "refreshable one.",
     ),
     Cause(
         code="TD507",
@@ -497,7 +501,8 @@ _CAUSES: tuple[Cause, ...] = (
             "environment in 1.x. They are fixed when the JVM starts; a session passed this way expires and is never "
             "refreshed, and it hides every profile and role."
         ),
-        fix="Remove the -Daws.* credential properties from the java command line (and JAVA_TOOL_OPTIONS); use a role profile or the instance/container role.",
+        fix="Remove the -Daws.* credential properties from the java command line (and JAVA_TOOL_OPTIONS); use a role "
+        "profile or the instance/container role.",
     ),
     Cause(
         code="TD508",
@@ -510,7 +515,8 @@ _CAUSES: tuple[Cause, ...] = (
             "AWS_DEFAULT_PROFILE at all, Go v2 prefers AWS_PROFILE, and Java also reads -Daws.profile. With both "
             "variables set (or a system property), the program and the CLI use different profiles."
         ),
-        fix="Set only AWS_PROFILE (`unset AWS_DEFAULT_PROFILE`) and drop -Daws.profile, so every SDK selects the same profile.",
+        fix="Set only AWS_PROFILE (`unset AWS_DEFAULT_PROFILE`) and drop -Daws.profile, so every SDK selects the same "
+        "profile.",
     ),
     Cause(
         code="TD509",
@@ -524,7 +530,8 @@ _CAUSES: tuple[Cause, ...] = (
             "other SDK reads. Stale copies in those names give the program a different (expired) key, secret or "
             "token than the one the CLI shows."
         ),
-        fix="Unset AWS_ACCESS_KEY, AWS_SECRET_KEY and AWS_SECURITY_TOKEN; export one consistent set of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or none.",
+        fix="Unset AWS_ACCESS_KEY, AWS_SECRET_KEY and AWS_SECURITY_TOKEN; export one consistent set of "
+        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or none.",
     ),
     Cause(
         code="TD510",

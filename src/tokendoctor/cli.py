@@ -74,17 +74,61 @@ def _color(color: bool | None) -> bool:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
 @click.option("--timeout", type=Duration(), default="5", show_default=True, help="Overall deadline for all checks.")
 @click.option("--offline", is_flag=True, help="Run only what needs no network.")
-@click.option("--min-ttl", type=Duration(), default="15m", show_default=True, help="Credentials expiring sooner than this are an error.")
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="Lowest severity that makes the exit code 1.")
-@click.option("--imds/--no-imds", default=None, help="Force or forbid the instance-metadata probe (default: only on EC2).")
+@click.option(
+    "--min-ttl",
+    type=Duration(),
+    default="15m",
+    show_default=True,
+    help="Credentials expiring sooner than this are an error.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
+)
+@click.option(
+    "--imds/--no-imds", default=None, help="Force or forbid the instance-metadata probe (default: only on EC2)."
+)
 @click.option("--allow-process", is_flag=True, help="Run credential_process to inspect what it returns.")
-@click.option("--ntp-server", "ntp_servers", multiple=True, metavar="HOST[:PORT]", callback=_ntp_servers, help="Measure the clock against this NTP server (repeatable; default: Amazon Time Sync on EC2, else the machine's configured servers, else time.aws.com).")
-@click.option("--max-skew", type=Duration(), default="5", show_default=True, help="Clock offset above this is an error (TD401).")
-@click.option("--pid", type=click.IntRange(min=1), default=None, help="Diagnose this running process: its environment, user, config files and age.")
-@click.option("--env-file", type=click.Path(dir_okay=False), default=None, help="Diagnose the environment in this file (KEY=VALUE lines, or NUL-separated like /proc/PID/environ).")
-@click.option("--sdk", type=click.Choice(["python", "java-v1", "java-v2", "go-v2", "js-v3", "cli-v2"]), default="python", show_default=True, help="Report the credential chain of this SDK.")
+@click.option(
+    "--ntp-server",
+    "ntp_servers",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    callback=_ntp_servers,
+    help="Measure the clock against this NTP server (repeatable; default: Amazon Time Sync on EC2, else the machine's "
+    "configured servers, else time.aws.com).",
+)
+@click.option(
+    "--max-skew", type=Duration(), default="5", show_default=True, help="Clock offset above this is an error (TD401)."
+)
+@click.option(
+    "--pid",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Diagnose this running process: its environment, user, config files and age.",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Diagnose the environment in this file (KEY=VALUE lines, or NUL-separated like /proc/PID/environ).",
+)
+@click.option(
+    "--sdk",
+    type=click.Choice(["python", "java-v1", "java-v2", "go-v2", "js-v3", "cli-v2"]),
+    default="python",
+    show_default=True,
+    help="Report the credential chain of this SDK.",
+)
 @click.option("--live", is_flag=True, help="Call STS GetCallerIdentity with the resolved credentials (off by default).")
-@click.option("--color/--no-color", default=None, help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence behind each cause.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (secrets are still masked).")
 def check(
@@ -136,7 +180,9 @@ def check(
     raise SystemExit(execute_check(options, boundary, output_format, fail_on, _color(color), verbose))
 
 
-def execute_check(options: Any, boundary: Boundary, output_format: str, fail_on: str, color: bool, verbose: bool) -> int:
+def execute_check(
+    options: Any, boundary: Boundary, output_format: str, fail_on: str, color: bool, verbose: bool
+) -> int:
     """Build the live context, run every check, print the report; return the exit code."""
     from tokendoctor.pipeline import diagnose
     from tokendoctor.render import get_renderer
@@ -176,10 +222,22 @@ def causes(as_json: bool) -> None:
 @click.argument("text", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="Lowest severity that makes the exit code 1.")
-@click.option("--color/--no-color", default=None, help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the clues and the evidence behind each cause.")
-def explain(text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str, color: bool | None, verbose: bool) -> None:
+def explain(
+    text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str, color: bool | None, verbose: bool
+) -> None:
     """Explain an AWS error message, stack trace or log excerpt (TEXT, or '-' / nothing to read stdin)."""
     from tokendoctor.explain import MAX_INPUT_CHARS
     from tokendoctor.explain import explain as run_explain
@@ -188,7 +246,9 @@ def explain(text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str,
     if not text or text == ("-",):
         stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO(sys.stdin.read(MAX_INPUT_CHARS).encode())
         if not text and stdin.isatty():
-            raise click.UsageError("no error text: pass it as an argument, or pipe it on stdin (tokendoctor explain - < log.txt)")
+            raise click.UsageError(
+                "no error text: pass it as an argument, or pipe it on stdin (tokendoctor explain - < log.txt)"
+            )
         data = stdin.read(MAX_INPUT_CHARS).decode("utf-8", errors="replace")
     else:
         data = " ".join(text)[:MAX_INPUT_CHARS]

@@ -21,4 +21,6 @@ SESSION_TOKEN_MAX = 36 * 3600
 #: botocore's refresh windows are read from botocore itself: chain.botocore_private.refresh_windows().
 
 #: botocore credential methods whose credentials nothing refreshes (static keys read once).
-NOT_REFRESHABLE_METHODS = frozenset({"env", "shared-credentials-file", "config-file", "boto-config", "ec2-credentials-file"})
+NOT_REFRESHABLE_METHODS = frozenset(
+    {"env", "shared-credentials-file", "config-file", "boto-config", "ec2-credentials-file"}
+)

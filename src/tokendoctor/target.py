@@ -148,7 +148,9 @@ def _proc_read(proc: Path, name: str, pid: int, limit: int) -> bytes:
     except OSError as exc:
         if exc.errno == errno.ESRCH:
             raise TargetError(f"--pid {pid}: the process exited while it was being read") from None
-        raise TargetError(f"--pid {pid}: cannot read /proc/{pid}/{name} ({exc.strerror or type(exc).__name__})") from None
+        raise TargetError(
+            f"--pid {pid}: cannot read /proc/{pid}/{name} ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 def _owner(proc: Path) -> str | None:
@@ -241,7 +243,9 @@ def redact_cmdline(argv: list[str]) -> tuple[tuple[str, ...], list[str]]:
     return tuple(out), removed
 
 
-def load_process(pid: int, root: Path, ticks_per_second: int | None = None) -> tuple[dict[str, str], ProcessInfo, list[str]]:
+def load_process(
+    pid: int, root: Path, ticks_per_second: int | None = None
+) -> tuple[dict[str, str], ProcessInfo, list[str]]:
     """Environment, facts and command-line secrets of process ``pid`` (read under ``root``)."""
     proc = root / "proc" / str(pid)
     if not proc.is_dir():
@@ -260,7 +264,7 @@ def load_process(pid: int, root: Path, ticks_per_second: int | None = None) -> t
     if not environ and not cmdline:
         raise TargetError(f"--pid {pid}: a kernel thread has no environment to diagnose")
     try:
-        proc_stat = (root / "proc" / "stat").read_bytes()[:64 * 1024]
+        proc_stat = (root / "proc" / "stat").read_bytes()[: 64 * 1024]
     except OSError:
         proc_stat = b""
     ticks = ticks_per_second or os.sysconf("SC_CLK_TCK")
@@ -359,4 +363,13 @@ def live_context(options: Options, env: Mapping[str, str] | None = None) -> Cont
     return Context(env=environ, root=root, options=options, redactor=redactor, process=process)
 
 
-__all__ = ["live_context", "TargetError", "load_process", "load_target", "parse_env_file", "read_env_file", "redact_cmdline", "start_time"]
+__all__ = [
+    "live_context",
+    "TargetError",
+    "load_process",
+    "load_target",
+    "parse_env_file",
+    "read_env_file",
+    "redact_cmdline",
+    "start_time",
+]

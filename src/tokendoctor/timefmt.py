@@ -53,7 +53,12 @@ def span(seconds: float, *, precise: bool = False) -> str:
         days, rest = divmod(s, 86400)
         hours, rest = divmod(rest, 3600)
         minutes, secs = divmod(rest, 60)
-        parts = (f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else "")
+        parts = (
+            f"{days} d" if days else "",
+            f"{hours} h" if hours else "",
+            f"{minutes} min" if minutes else "",
+            f"{secs} s" if secs else "",
+        )
         return " ".join(p for p in parts if p) or "0 s"
     if s < 60:
         return f"{s} s"
@@ -79,7 +84,12 @@ def iso(at: _dt.datetime | None) -> str | None:
 _STAMP = r"(\d{8}T\d{6}Z)"
 _SIG_TIME = (
     (re.compile(rf"Signature expired: {_STAMP} is now earlier than {_STAMP}(?: \({_STAMP} - (\d+) min\.?\))?"), 1),
-    (re.compile(rf"Signature not yet current: {_STAMP} is still later than {_STAMP}(?: \({_STAMP} \+ (\d+) min\.?\))?"), -1),
+    (
+        re.compile(
+            rf"Signature not yet current: {_STAMP} is still later than {_STAMP}(?: \({_STAMP} \+ (\d+) min\.?\))?"
+        ),
+        -1,
+    ),
 )
 
 

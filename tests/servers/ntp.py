@@ -21,6 +21,7 @@ Every request (``n``, arrival time) is recorded in ``requests``.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -105,7 +106,7 @@ class NtpResponder:
         while not self._stop.is_set():
             try:
                 data, peer = self._sock.recvfrom(2048)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -121,16 +122,11 @@ class NtpResponder:
             # a symmetric network delay: half on the way in, half on the way out
             time.sleep(self.delay / 2)
             received = time.time()
-        if self.garbage is not None:
-            reply = self.garbage
-        else:
-            reply = self._reply(data, received)
+        reply = self.garbage if self.garbage is not None else self._reply(data, received)
         if self.delay:
             time.sleep(self.delay / 2)
-        try:
+        with contextlib.suppress(OSError):
             self._sock.sendto(reply, peer)
-        except OSError:
-            pass
 
     def _reply(self, request: bytes, received: float) -> bytes:
         version = (request[0] >> 3) & 0x7 if request else 4

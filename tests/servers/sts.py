@@ -51,7 +51,11 @@ class StsStub:
     requests: list[Request] = field(default_factory=list)
     paths: list[tuple[str, str]] = field(default_factory=list)
     sso_role_credentials: dict[str, str] = field(
-        default_factory=lambda: {"accessKeyId": "ASIASSOSTUB000001234", "secretAccessKey": "sso-secret-MARKER-0303", "sessionToken": "sso-token-MARKER-0404"}
+        default_factory=lambda: {
+            "accessKeyId": "ASIASSOSTUB000001234",
+            "secretAccessKey": "sso-secret-MARKER-0303",
+            "sessionToken": "sso-token-MARKER-0404",
+        }
     )
 
     def __post_init__(self) -> None:
@@ -65,7 +69,9 @@ class StsStub:
 
             def do_GET(self) -> None:  # the SSO portal: GetRoleCredentials
                 stub.paths.append(("GET", self.path))
-                creds = {"roleCredentials": {**stub.sso_role_credentials, "expiration": int((time.time() + 3600) * 1000)}}
+                creds = {
+                    "roleCredentials": {**stub.sso_role_credentials, "expiration": int((time.time() + 3600) * 1000)}
+                }
                 stub._send_json(self, creds)
 
             def do_POST(self) -> None:
@@ -73,7 +79,15 @@ class StsStub:
                 raw = self.rfile.read(length).decode()
                 stub.paths.append(("POST", self.path))
                 if self.path == "/token":  # SSO OIDC CreateToken (a token refresh)
-                    stub._send_json(self, {"accessToken": "refreshed-sso-access-token", "expiresIn": 28800, "tokenType": "Bearer", "refreshToken": "refreshed-refresh-token"})
+                    stub._send_json(
+                        self,
+                        {
+                            "accessToken": "refreshed-sso-access-token",
+                            "expiresIn": 28800,
+                            "tokenType": "Bearer",
+                            "refreshToken": "refreshed-refresh-token",
+                        },
+                    )
                     return
                 form = dict(urllib.parse.parse_qsl(raw))
                 stub.requests.append(
@@ -139,7 +153,11 @@ class StsStub:
                 "<ResponseMetadata><RequestId>c0ffee00-stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
             )
             return 200, body.encode()
-        return 400, f'<ErrorResponse xmlns="{NS}"><Error><Code>InvalidAction</Code><Message>{action}</Message></Error></ErrorResponse>'.encode()
+        return (
+            400,
+            "<ErrorResponse "
+            f'xmlns="{NS}"><Error><Code>InvalidAction</Code><Message>{action}</Message></Error></ErrorResponse>'.encode(),
+        )
 
     def __enter__(self) -> StsStub:
         self._thread.start()

@@ -51,7 +51,9 @@ def _amend_container(ctx: Context, state: ProviderState) -> bool:
 def _amend_instance(ctx: Context, state: ProviderState) -> bool:
     probe = imds_probe.probe(ctx)
     if not probe.ran:
-        if probe.reason.startswith("AWS_EC2_METADATA_DISABLED") or probe.reason.startswith("metadata_service_num_attempts"):
+        if probe.reason.startswith("AWS_EC2_METADATA_DISABLED") or probe.reason.startswith(
+            "metadata_service_num_attempts"
+        ):
             state.status = "absent"
             state.detail = f"instance metadata disabled ({probe.reason})"
             return True

@@ -32,7 +32,9 @@ FILE_EXPIRY_KEYS = (
 MAX_TOKEN_BYTES = 64 * 1024
 
 
-def for_winner(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, from_creds: _dt.datetime | None) -> Expiry | None:
+def for_winner(
+    ctx: Context, analysis: ChainAnalysis, winner: ProviderState, from_creds: _dt.datetime | None
+) -> Expiry | None:
     method = winner.method
     if from_creds is not None:
         source = "AWS_CREDENTIAL_EXPIRATION" if method == "env" else method

@@ -51,9 +51,23 @@ LOOPBACK_ONLY_ENV = "TOKENDOCTOR_LIVE_LOOPBACK_ONLY"
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html
 OPT_IN_REGIONS = frozenset(
     {
-        "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-        "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
-        "me-central-1", "me-south-1", "mx-central-1",
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-west-1",
+        "eu-central-2",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
     }
 )
 
@@ -337,7 +351,9 @@ def _probe(ctx: Context) -> StsProbe:
     return result
 
 
-def _maker(ctx: Context, session: Any, service: str, deadline: _Deadline, kwargs: dict[str, Any], share: float = 0.5) -> Any:
+def _maker(
+    ctx: Context, session: Any, service: str, deadline: _Deadline, kwargs: dict[str, Any], share: float = 0.5
+) -> Any:
     """A client factory: ``make(region)`` is ``session.create_client`` in the context's environment."""
 
     def make(region: str | None) -> Any:
@@ -379,12 +395,16 @@ def _call(ctx: Context, calls: list[Call], make: Any, operation: Any) -> Call:
     return call
 
 
-def _max_session(ctx: Context, result: StsProbe, session: Any, deadline: _Deadline, kwargs: dict[str, Any], calls: list[Call]) -> None:
+def _max_session(
+    ctx: Context, result: StsProbe, session: Any, deadline: _Deadline, kwargs: dict[str, Any], calls: list[Call]
+) -> None:
     """``iam:GetRole`` for the role's MaxSessionDuration; AccessDenied is a note, not a problem."""
     if deadline.left() < 0.1:
         result.max_session_duration_note = "not read: no time left"
         return
-    call = _call(ctx, calls, _maker(ctx, session, "iam", deadline, kwargs, 0.9), lambda c: c.get_role(RoleName=result.role_name))
+    call = _call(
+        ctx, calls, _maker(ctx, session, "iam", deadline, kwargs, 0.9), lambda c: c.get_role(RoleName=result.role_name)
+    )
     if call.status == "ok":
         value = (call.body.get("Role") or {}).get("MaxSessionDuration")
         result.max_session_duration = int(value) if isinstance(value, int) else None

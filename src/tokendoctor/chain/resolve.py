@@ -132,7 +132,9 @@ def _analyse(ctx: Context) -> ChainAnalysis:
     methods = [p.METHOD for p in providers]
     if "env" not in methods:  # an explicit profile drops the env provider
         result.providers.append(
-            ProviderState(method="env", status="absent", detail="skipped: an explicit profile drops environment credentials")
+            ProviderState(
+                method="env", status="absent", detail="skipped: an explicit profile drops environment credentials"
+            )
         )
     for provider in providers:
         result.providers.append(_evaluate(provider, ctx))

@@ -15,8 +15,16 @@ ALL_CHECKS: tuple[Check, ...] = (
     Check(web_identity.NAME, web_identity.check, "The web identity token file: claims, expiry, rotation"),
     Check(sdk.NAME, sdk.check, "Which source the SDK chosen with --sdk would use, and where the SDKs disagree"),
     Check(live.NAME, live.check, "--live: STS GetCallerIdentity with the resolved credentials, and what AWS answered"),
-    Check(clock.NAME, clock.check, "The clock: offset against NTP / Amazon Time Sync, and whether anything keeps it synchronized"),
-    Check(process.NAME, process.check, "The process diagnosed with --pid/--env-file: user, age, and whether it outlived its credentials"),
+    Check(
+        clock.NAME,
+        clock.check,
+        "The clock: offset against NTP / Amazon Time Sync, and whether anything keeps it synchronized",
+    ),
+    Check(
+        process.NAME,
+        process.check,
+        "The process diagnosed with --pid/--env-file: user, age, and whether it outlived its credentials",
+    ),
 )
 
 #: Pure steps run after all checks, before ranking (``reporter.rank(post_steps=...)``): the clock's offset

@@ -43,7 +43,9 @@ def check(ctx: Context) -> CheckResult:
     box: list[_ntp.Measurement] = []
     thread = None
     if not ctx.options.offline:
-        thread = threading.Thread(target=lambda: box.append(_ntp.measure(ctx, selection)), name="td-clock-ntp", daemon=True)
+        thread = threading.Thread(
+            target=lambda: box.append(_ntp.measure(ctx, selection)), name="td-clock-ntp", daemon=True
+        )
         thread.start()
     sources = _sync.health(ctx, deadline)
     if thread is not None:
@@ -53,7 +55,9 @@ def check(ctx: Context) -> CheckResult:
     elif box:
         measurement = box[0]
     else:
-        measurement = _ntp.Measurement(selection=selection, skipped="NTP measurement did not finish before the deadline")
+        measurement = _ntp.Measurement(
+            selection=selection, skipped="NTP measurement did not finish before the deadline"
+        )
     on_ec2 = detect(ctx).on_ec2
     data = _data(ctx, measurement, sources, on_ec2)
     findings = _findings(data, measurement, sources)
@@ -107,7 +111,8 @@ def sync_fix(on_ec2: bool) -> str:
         + "  sudo systemctl enable --now chronyd   (Debian/Ubuntu unit name: chrony)\n"
         "  sudo chronyc makestep        # step the clock now instead of slewing for hours\n"
         "  chronyc tracking             # check: 'Leap status : Normal', System time near 0\n"
-        "Or, with systemd-timesyncd instead of chrony:  sudo timedatectl set-ntp true  (check: timedatectl show | grep NTPSynchronized)"
+        "Or, with systemd-timesyncd instead of chrony:  sudo timedatectl set-ntp true  (check: timedatectl show | "
+        "grep NTPSynchronized)"
     )
 
 
@@ -135,7 +140,10 @@ def _td401(data: dict[str, Any], offset: float, source: str, uncertainty: float)
         code="TD401",
         evidence=evidence,
         title=f"The local clock is {_direction(offset)} {source}",
-        fix=f"The local clock is {_direction(offset)} {source}. " + " ".join(effects) + "\n" + sync_fix(bool(data.get("on_ec2"))),
+        fix=f"The local clock is {_direction(offset)} {source}. "
+        + " ".join(effects)
+        + "\n"
+        + sync_fix(bool(data.get("on_ec2"))),
     )
 
 
@@ -150,7 +158,10 @@ def _findings(data: dict[str, Any], m: _ntp.Measurement, sources: tuple[_sync.So
             Finding(
                 code="TD402",
                 evidence={"sources": said},
-                fix="Nothing keeps this clock right: " + "; ".join(said.values()) + ".\n" + sync_fix(bool(data.get("on_ec2"))),
+                fix="Nothing keeps this clock right: "
+                + "; ".join(said.values())
+                + ".\n"
+                + sync_fix(bool(data.get("on_ec2"))),
             )
         )
     if m.skipped is None and m.servers and m.best is None:
@@ -208,12 +219,18 @@ def present(data: dict[str, Any]) -> dict[str, Any]:
     for ref in data.get("references") or []:
         if ref.get("kind") == "ntp":
             if ref.get("status") == "ok":
-                value = f"{_fmt_offset(ref['offset_seconds'])}, delay {ref['delay_seconds'] * 1000:.1f} ms, stratum {ref['stratum']}"
+                delay_ms = ref["delay_seconds"] * 1000
+                value = f"{_fmt_offset(ref['offset_seconds'])}, delay {delay_ms:.1f} ms, stratum {ref['stratum']}"
             else:
                 value = f"{ref['status']}: {ref.get('reason') or ''}"
             rows.append([f"NTP {ref['server']}", value])
         else:
-            rows.append([str(ref.get("label") or ref.get("kind")), f"{_fmt_offset(ref.get('offset_seconds'))}, {ref.get('detail', '')}"])
+            rows.append(
+                [
+                    str(ref.get("label") or ref.get("kind")),
+                    f"{_fmt_offset(ref.get('offset_seconds'))}, {ref.get('detail', '')}",
+                ]
+            )
     for src in data.get("sync") or []:
         rows.append([f"sync: {src['kind']}", str(src.get("detail") or "")])
     effect = data.get("effect")
@@ -314,9 +331,16 @@ def combine(results: Sequence[CheckResult]) -> list[CheckResult]:
     live = by_name.get("live")
     live_source = (live.data or {}).get("clock_offset_source") if live is not None else None
     date_refs = (
-        ("imds-date", "IMDS Date header", (imds.data or {}).get("date_header_offset_seconds") if imds is not None else None),
-        ("sts-date", "STS error message" if live_source == "error-message" else "STS Date header",
-         (live.data or {}).get("clock_offset_seconds") if live is not None else None),
+        (
+            "imds-date",
+            "IMDS Date header",
+            (imds.data or {}).get("date_header_offset_seconds") if imds is not None else None,
+        ),
+        (
+            "sts-date",
+            "STS error message" if live_source == "error-message" else "STS Date header",
+            (live.data or {}).get("clock_offset_seconds") if live is not None else None,
+        ),
     )
     for kind, label, ref_offset in date_refs:  # NTP first; a Date header only when NTP gave nothing
         if not isinstance(ref_offset, (int, float)) or any(r.get("kind") == kind for r in references):
@@ -332,7 +356,14 @@ def combine(results: Sequence[CheckResult]) -> list[CheckResult]:
         )
         data["references"] = references
         if data.get("offset_seconds") is None:
-            data.update(offset_seconds=round(float(ref_offset), 3), source=label, source_kind=kind, delay_seconds=None, stratum=None, leap=None)
+            data.update(
+                offset_seconds=round(float(ref_offset), 3),
+                source=label,
+                source_kind=kind,
+                delay_seconds=None,
+                stratum=None,
+                leap=None,
+            )
             if abs(ref_offset) - DATE_HEADER_UNCERTAINTY > float(data.get("max_skew_seconds") or 0):
                 findings.append(_td401(data, float(ref_offset), f"the {label}", DATE_HEADER_UNCERTAINTY))
     offset = data.get("offset_seconds")
@@ -341,7 +372,9 @@ def combine(results: Sequence[CheckResult]) -> list[CheckResult]:
     if offset is not None and isinstance(resolved, dict) and resolved.get("method"):
         effect = credential_effect(resolved, float(offset), refresh_windows())
         data["effect"] = effect
-        harmful = bool(effect.get("gap_seconds")) or (effect.get("expired_by_aws_clock") and effect.get("sdk_thinks_valid"))
+        harmful = bool(effect.get("gap_seconds")) or (
+            effect.get("expired_by_aws_clock") and effect.get("sdk_thinks_valid")
+        )
         if harmful:
             idx = next((i for i, f in enumerate(findings) if f.code == "TD401"), None)
             if idx is None:

@@ -54,7 +54,12 @@ def check(ctx: Context) -> CheckResult:
                         if expired
                         else "The container credentials endpoint serves credentials about to expire"
                     ),
-                    evidence={**evidence, "expiration": probe.expiration, "seconds_remaining": remaining, "access_key_id": probe.access_key_id},
+                    evidence={
+                        **evidence,
+                        "expiration": probe.expiration,
+                        "seconds_remaining": remaining,
+                        "access_key_id": probe.access_key_id,
+                    },
                     fix=(
                         f"The endpoint's credentials {'expired' if expired else 'expire'} at {probe.expiration}: the "
                         "agent that serves them (ECS agent / EKS Pod Identity agent) is not refreshing them. "
@@ -77,7 +82,9 @@ def _fix(probe: _container.ContainerProbe) -> str:
     if probe.status in ("http-401", "http-403"):
         return "The endpoint refused the authorization token: it is stale or for another task; restart the task/pod."
     if probe.status in ("timeout", "unreachable"):
-        return "The credentials agent does not answer: check that the ECS agent / eks-pod-identity-agent DaemonSet runs."
+        return (
+            "The credentials agent does not answer: check that the ECS agent / eks-pod-identity-agent DaemonSet runs."
+        )
     return (
         "Check the task role (taskRoleArn in the task definition) or the pod identity association "
         "(aws eks list-pod-identity-associations --cluster-name CLUSTER)."

@@ -19,7 +19,6 @@ from tokendoctor.timefmt import iso, parse_time, span
 NAME = "credentials"
 
 
-
 # ------------------------------------------------------------------ the check
 
 
@@ -63,7 +62,9 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
                 Finding(
                     code="TD104",
                     evidence={"error": winner.detail},
-                    fix="The credential variables are incomplete: " + winner.detail + ". Export a complete set, or none.",
+                    fix="The credential variables are incomplete: "
+                    + winner.detail
+                    + ". Export a complete set, or none.",
                 )
             )
         elif winner.method not in ROLE_METHODS:  # role endpoint failures: TD301-TD307 (checks/imds, container)
@@ -106,7 +107,16 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                     code="TD101",
                     evidence={
                         "access_key_id": key,
-                        "variables": [v for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN") if env.get(v)],
+                        "variables": [
+                            v
+                            for v in (
+                                "AWS_ACCESS_KEY_ID",
+                                "AWS_SECRET_ACCESS_KEY",
+                                "AWS_SESSION_TOKEN",
+                                "AWS_SECURITY_TOKEN",
+                            )
+                            if env.get(v)
+                        ],
                         "expires_at": resolved["expires_at"],
                     },
                     fix=refreshable_role_fix(analysis),
@@ -118,7 +128,11 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                 out.append(
                     Finding(
                         code="TD102",
-                        evidence={"profile": analysis.profile, "selected_by": analysis.profile_source, "shadowed": shadowed},
+                        evidence={
+                            "profile": analysis.profile,
+                            "selected_by": analysis.profile_source,
+                            "shadowed": shadowed,
+                        },
                         fix=(
                             f"{analysis.profile_source}={analysis.profile} is ignored while AWS_ACCESS_KEY_ID is set. "
                             "`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN`, or pass the profile "
@@ -131,7 +145,10 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
             out.append(
                 Finding(
                     code="TD104",
-                    evidence={"variables": sorted(token_vars), "problem": "AWS_SECURITY_TOKEN and AWS_SESSION_TOKEN differ; botocore uses AWS_SECURITY_TOKEN"},
+                    evidence={
+                        "variables": sorted(token_vars),
+                        "problem": "AWS_SECURITY_TOKEN and AWS_SESSION_TOKEN differ; botocore uses AWS_SECURITY_TOKEN",
+                    },
                     fix="`unset AWS_SECURITY_TOKEN` (botocore reads it before AWS_SESSION_TOKEN).",
                 )
             )
@@ -140,7 +157,10 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
             out.append(
                 Finding(
                     code="TD104",
-                    evidence={"access_key_id": mask_key(key_raw), "problem": "temporary (ASIA) key without a session token"},
+                    evidence={
+                        "access_key_id": mask_key(key_raw),
+                        "problem": "temporary (ASIA) key without a session token",
+                    },
                     fix="Export AWS_SESSION_TOKEN from the same session as the key, or stop exporting the key.",
                 )
             )
@@ -158,7 +178,12 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
         out.append(
             Finding(
                 code="TD204",
-                evidence={"profile": analysis.profile, "file": analysis.credentials_file if winner == "shared-credentials-file" else analysis.config_file, "access_key_id": resolved["access_key_id"], "expires_at": resolved["expires_at"]},
+                evidence={
+                    "profile": analysis.profile,
+                    "file": analysis.credentials_file if winner == "shared-credentials-file" else analysis.config_file,
+                    "access_key_id": resolved["access_key_id"],
+                    "expires_at": resolved["expires_at"],
+                },
                 fix=(
                     f"Profile '{analysis.profile}' holds a pasted session (aws_session_token). Replace its keys with "
                     "`role_arn` + `source_profile`, `sso_session`, or `credential_process` so the SDK can refresh."
@@ -177,7 +202,8 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                 Finding(
                     code="TD106",
                     evidence={"AWS_DEFAULT_PROFILE": default_p, "AWS_PROFILE": plain_p, "botocore_uses": default_p},
-                    fix=f"botocore uses AWS_DEFAULT_PROFILE={default_p}; the AWS CLI uses AWS_PROFILE={plain_p}. `unset AWS_DEFAULT_PROFILE`.",
+                    fix=f"botocore uses AWS_DEFAULT_PROFILE={default_p}; the AWS CLI uses AWS_PROFILE={plain_p}. "
+                    "`unset AWS_DEFAULT_PROFILE`.",
                 )
             )
         overridden = {
@@ -203,13 +229,20 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                 evidence={"profile": analysis.profile, "instance_metadata": imds.status if imds else "absent"},
                 fix=(
                     "Nothing in the chain has credentials"
-                    + (" (instance metadata was not queried: on EC2 run with --imds)" if imds and imds.status == "not-checked" else "")
-                    + ". Configure a profile the SDK can refresh (role_arn + source_profile, sso_session) or attach an instance role."
+                    + (
+                        " (instance metadata was not queried: on EC2 run with --imds)"
+                        if imds and imds.status == "not-checked"
+                        else ""
+                    )
+                    + ". Configure a profile the SDK can refresh (role_arn + source_profile, sso_session) or attach "
+                    "an instance role."
                 ),
             )
         )
     if winner == "assume-role" and profile_cfg.get("mfa_serial"):
-        out.append(Finding(code="TD209", evidence={"profile": analysis.profile, "mfa_serial": profile_cfg.get("mfa_serial")}))
+        out.append(
+            Finding(code="TD209", evidence={"profile": analysis.profile, "mfa_serial": profile_cfg.get("mfa_serial")})
+        )
     return out
 
 
@@ -222,7 +255,9 @@ def _credentials_section(analysis: ChainAnalysis) -> dict[str, str]:
         return {}
 
 
-def _expiry_findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resolved: dict[str, Any]) -> list[Finding]:
+def _expiry_findings(
+    ctx: Context, analysis: ChainAnalysis, winner: ProviderState, resolved: dict[str, Any]
+) -> list[Finding]:
     out: list[Finding] = []
     now = ctx.now()
     remaining = resolved.get("seconds_remaining")
@@ -299,7 +334,8 @@ def _expiry_findings(ctx: Context, analysis: ChainAnalysis, winner: ProviderStat
                         fix=(
                             f"The token in {path} expires at {info['exp']} and has not been replaced ({stale}). "
                             "The kubelet rewrites a projected service account token at 80% of its lifetime; a CI "
-                            "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it expires."
+                            "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it "
+                            "expires."
                         ),
                     )
                 )

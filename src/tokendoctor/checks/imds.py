@@ -50,7 +50,11 @@ def check(ctx: Context) -> CheckResult:
                     evidence={"platform": plat.kind, "switched_off_by": probe.reason, "chain_winner": winner},
                     fix=(
                         f"This is {plat.kind}, but {probe.reason} keeps botocore away from the instance role. "
-                        + ("`unset AWS_EC2_METADATA_DISABLED`." if "DISABLED" in probe.reason else "Remove metadata_service_num_attempts = 0 from the config.")
+                        + (
+                            "`unset AWS_EC2_METADATA_DISABLED`."
+                            if "DISABLED" in probe.reason
+                            else "Remove metadata_service_num_attempts = 0 from the config."
+                        )
                     ),
                 )
             )
@@ -74,12 +78,18 @@ def check(ctx: Context) -> CheckResult:
                 fix=(
                     "The IMDSv2 token PUT times out while a plain GET answers: the response hop limit is too low "
                     "for this container. "
-                    + ("With IMDSv1 disabled the SDK gets no credentials at all. " if no_creds else "botocore waits out its timeout and falls back to IMDSv1 on every refresh. ")
+                    + (
+                        "With IMDSv1 disabled the SDK gets no credentials at all. "
+                        if no_creds
+                        else "botocore waits out its timeout and falls back to IMDSv1 on every refresh. "
+                    )
                     + _HOP_FIX.format(iid=iid)
                 ),
             )
         )
-    elif not probe.reachable or (probe.token in ("timeout", "unreachable") and probe.v1 in ("timeout", "unreachable", "error")):
+    elif not probe.reachable or (
+        probe.token in ("timeout", "unreachable") and probe.v1 in ("timeout", "unreachable", "error")
+    ):
         findings.append(
             Finding(
                 code="TD302",
@@ -87,7 +97,8 @@ def check(ctx: Context) -> CheckResult:
                 evidence={**base, "problems": [f"{p}: {w}" for p, w in probe.problems][:5]},
                 fix=(
                     f"Nothing answered at {endpoint} (token {probe.token}, plain GET {probe.v1}). "
-                    "If this is EC2: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID --http-endpoint enabled; "
+                    "If this is EC2: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID "
+                    "--http-endpoint enabled; "
                     "check iptables/proxy rules for 169.254.169.254 (NO_PROXY=169.254.169.254)."
                 ),
             )
@@ -98,8 +109,8 @@ def check(ctx: Context) -> CheckResult:
                 code="TD302",
                 severity=sev,
                 evidence=base,
-                fix=f"The token request was {probe.token} (HTTP {probe.token_http_status}) and IMDSv1 is disabled: no way in. "
-                + _HOP_FIX.format(iid=iid),
+                fix=f"The token request was {probe.token} (HTTP {probe.token_http_status}) and IMDSv1 is disabled: no "
+                "way in. " + _HOP_FIX.format(iid=iid),
             )
         )
     elif probe.role_status == "none":
@@ -108,7 +119,8 @@ def check(ctx: Context) -> CheckResult:
                 code="TD303",
                 severity=sev,
                 evidence={"endpoint": endpoint, "instance_id": probe.instance_id},
-                fix=f"aws ec2 associate-iam-instance-profile --instance-id {iid} --iam-instance-profile Name=PROFILE_NAME",
+                fix=f"aws ec2 associate-iam-instance-profile --instance-id {iid} --iam-instance-profile "
+                "Name=PROFILE_NAME",
             )
         )
     elif probe.role_status == "error" or (probe.credentials_status not in ("ok", "not-tried")):
@@ -173,7 +185,11 @@ def check(ctx: Context) -> CheckResult:
                 fix=(
                     f"Instance metadata offers role '{probe.role_name}', which botocore would rotate for you, but "
                     f"credentials from {winner} come first. Remove them"
-                    + (" (`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN`)" if winner == "env" else f" from profile '{analysis.profile}'")
+                    + (
+                        " (`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN`)"
+                        if winner == "env"
+                        else f" from profile '{analysis.profile}'"
+                    )
                     + " so the SDK falls through to the instance role."
                 ),
             )
@@ -188,7 +204,10 @@ def _bad_fix(probe: _imds.ImdsProbe) -> str:
         return "Code other than Success: make sure the role's trust policy allows ec2.amazonaws.com to assume it."
     if probe.credentials_status == "timeout":
         return "Instance metadata is too slow to answer; check the instance's load and any proxy on 169.254.169.254."
-    return "Something other than IMDS may be answering on the metadata address (a proxy or agent): set NO_PROXY=169.254.169.254."
+    return (
+        "Something other than IMDS may be answering on the metadata address (a proxy or agent): "
+        "set NO_PROXY=169.254.169.254."
+    )
 
 
 def _summary(probe: _imds.ImdsProbe, now: Any) -> str:

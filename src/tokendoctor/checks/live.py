@@ -39,7 +39,9 @@ def clock_offset(call: _sts.Call | None) -> tuple[float | None, str | None]:
     if call is None:
         return None, None
     if call.server_date is not None and call.received_at is not None:
-        return round((call.received_at - call.server_date).total_seconds() - DATE_HEADER_UNCERTAINTY / 2, 3), "date-header"
+        return round(
+            (call.received_at - call.server_date).total_seconds() - DATE_HEADER_UNCERTAINTY / 2, 3
+        ), "date-header"
     if call.request_time is not None and call.server_time is not None:
         return round((call.request_time - call.server_time).total_seconds(), 3), "error-message"
     return None, None
@@ -167,7 +169,9 @@ def _td503(ctx: Context, data: dict[str, Any], offset: float | None) -> Finding:
 
     if offset is not None:
         direction = f"{abs(offset):.0f} s {'ahead of' if offset > 0 else 'behind'} AWS"
-        source = {"date-header": "Date header", "error-message": "error message"}.get(str(data["clock_offset_source"]), "answer")
+        source = {"date-header": "Date header", "error-message": "error message"}.get(
+            str(data["clock_offset_source"]), "answer"
+        )
         head = f"The local clock is {direction} (from the {source} of the STS answer)"
     else:
         head = "AWS rejected the request's timestamp"
@@ -189,7 +193,10 @@ def _td502_fix(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str
     env = ctx.env
     hints: list[str] = []
     if data["status"] == "signature":
-        hints.append("the secret key does not belong to the access key (a stale AWS_SECRET_ACCESS_KEY, or a key rotated in one file only)")
+        hints.append(
+            "the secret key does not belong to the access key (a stale AWS_SECRET_ACCESS_KEY, or a key rotated in one "
+            "file only)"
+        )
     else:
         hints.append("the access key is wrong, deactivated or deleted, or the session it belongs to was revoked")
     if probe.method == "env":
@@ -198,17 +205,25 @@ def _td502_fix(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str
         if key.startswith("ASIA") and not token_vars:
             hints.append("a temporary (ASIA) key is exported without its session token")
         elif key.startswith("AKIA") and token_vars:
-            hints.append(f"a long-term (AKIA) key is exported together with {', '.join(token_vars)} from another session")
+            hints.append(
+                f"a long-term (AKIA) key is exported together with {', '.join(token_vars)} from another session"
+            )
         elif len(token_vars) == 2 and env.get("AWS_SESSION_TOKEN") != env.get("AWS_SECURITY_TOKEN"):
-            hints.append("AWS_SECURITY_TOKEN (which botocore reads first) belongs to another session than AWS_SESSION_TOKEN")
+            hints.append(
+                "AWS_SECURITY_TOKEN (which botocore reads first) belongs to another session than AWS_SESSION_TOKEN"
+            )
         else:
-            hints.append("the key, secret and token may have been exported from different sessions; export all three from one")
+            hints.append(
+                "the key, secret and token may have been exported from different sessions; export all three from one"
+            )
     region = data.get("region")
     if region in _sts.OPT_IN_REGIONS and data["status"] == "invalid":
         hints.append(
-            f"{region} is an opt-in region: a session token issued by the global endpoint sts.amazonaws.com is only valid "
+            f"{region} is an opt-in region: a session token issued by the global endpoint sts.amazonaws.com is only "
+            "valid "
             "there if the account issues version 2 tokens (IAM > Account settings > Security Token Service: global "
-            "endpoint valid in all regions), or get the session from the regional endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional)"
+            "endpoint valid in all regions), or get the session from the regional endpoint "
+            "(AWS_STS_REGIONAL_ENDPOINTS=regional)"
         )
     where = _where(probe, data)
     return (
@@ -228,7 +243,12 @@ def role_chaining(ctx: Context, analysis: Any, probe: _sts.StsProbe) -> dict[str
         return {"chained": True, "source": None, "source_arn": None, "evidence": f"AssumeRole refused: {call.message}"}
     if analysis.error is not None or not _uses_role_profile(analysis, probe):
         if probe.arn and probe.role_name:
-            return {"chained": None, "source": analysis.method, "source_arn": None, "evidence": "assumed-role session from outside a role profile: how it was obtained is not visible here"}
+            return {
+                "chained": None,
+                "source": analysis.method,
+                "source_arn": None,
+                "evidence": "assumed-role session from outside a role profile: how it was obtained is not visible here",
+            }
         return None
     profiles = analysis.full_config.get("profiles", {})
     name = analysis.profile
@@ -237,22 +257,58 @@ def role_chaining(ctx: Context, analysis: Any, probe: _sts.StsProbe) -> dict[str
     source = cfg.get("credential_source")
     if source in ("Ec2InstanceMetadata", "EcsContainer"):
         kind = "instance" if source == "Ec2InstanceMetadata" else "container (task)"
-        return _chained(True, f"credential_source = {source}", None, f"profile '{name}' assumes {role} with the {kind} role's session")
+        return _chained(
+            True,
+            f"credential_source = {source}",
+            None,
+            f"profile '{name}' assumes {role} with the {kind} role's session",
+        )
     if source == "Environment":
-        return _verify(ctx, probe, "credential_source = Environment", ctx.env.get("AWS_ACCESS_KEY_ID"), ctx.env.get("AWS_SECRET_ACCESS_KEY"), ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN"), f"profile '{name}' assumes {role} with the exported credentials")
+        return _verify(
+            ctx,
+            probe,
+            "credential_source = Environment",
+            ctx.env.get("AWS_ACCESS_KEY_ID"),
+            ctx.env.get("AWS_SECRET_ACCESS_KEY"),
+            ctx.env.get("AWS_SESSION_TOKEN") or ctx.env.get("AWS_SECURITY_TOKEN"),
+            f"profile '{name}' assumes {role} with the exported credentials",
+        )
     src_name = cfg.get("source_profile")
     if not src_name:
         return None
     src = profiles.get(src_name, {})
     label = f"source_profile = {src_name}"
     if src_name != name and src.get("role_arn"):
-        return _chained(True, label, None, f"profile '{name}' assumes {role} from profile '{src_name}', itself a role profile ({src.get('role_arn')})")
+        return _chained(
+            True,
+            label,
+            None,
+            f"profile '{name}' assumes {role} from profile '{src_name}', itself a role profile ({src.get('role_arn')})",
+        )
     if src.get("sso_account_id") or src.get("sso_role_name") or src.get("sso_session"):
-        return _chained(True, label, None, f"profile '{name}' assumes {role} from '{src_name}', an IAM Identity Center (SSO) role session")
+        return _chained(
+            True,
+            label,
+            None,
+            f"profile '{name}' assumes {role} from '{src_name}', an IAM Identity Center (SSO) role session",
+        )
     if src.get("aws_session_token") or src.get("aws_security_token"):
-        return _verify(ctx, probe, label, src.get("aws_access_key_id"), src.get("aws_secret_access_key"), src.get("aws_session_token") or src.get("aws_security_token"), f"profile '{name}' assumes {role} from the session pasted into '{src_name}'")
+        return _verify(
+            ctx,
+            probe,
+            label,
+            src.get("aws_access_key_id"),
+            src.get("aws_secret_access_key"),
+            src.get("aws_session_token") or src.get("aws_security_token"),
+            f"profile '{name}' assumes {role} from the session pasted into '{src_name}'",
+        )
     if src.get("credential_process"):
-        return _chained(None, label, None, f"'{src_name}' uses credential_process: whether it returns a role session is not visible here")
+        return _chained(
+            None,
+            label,
+            None,
+            f"'{src_name}' uses credential_process: whether it returns a role session is not visible here",
+        )
     return _chained(False, label, None, f"profile '{name}' assumes {role} from the long-term keys of '{src_name}'")
 
 
@@ -269,20 +325,29 @@ def _chained(chained: bool | None, source: str, source_arn: str | None, evidence
     return {"chained": chained, "source": source, "source_arn": source_arn, "evidence": evidence}
 
 
-def _verify(ctx: Context, probe: _sts.StsProbe, label: str, key: str | None, secret: str | None, token: str | None, what: str) -> dict[str, Any]:
+def _verify(
+    ctx: Context, probe: _sts.StsProbe, label: str, key: str | None, secret: str | None, token: str | None, what: str
+) -> dict[str, Any]:
     if not key or not secret:
         return _chained(None, label, None, f"{what}, but they are incomplete")
     if not key.startswith("ASIA") and not token:
         return _chained(False, label, None, f"{what}: long-term key {mask_key(key)}")
     if probe.stage != "call":
-        return _chained(None, label, None, f"{what} ({mask_key(key)}, temporary); not verified because the role could not be assumed")
+        return _chained(
+            None,
+            label,
+            None,
+            f"{what} ({mask_key(key)}, temporary); not verified because the role could not be assumed",
+        )
     call = _sts.identify(ctx, key, secret, token)
     arn = (call.body or {}).get("Arn") if call.status == "ok" else None
     if arn and ":assumed-role/" in arn:
         return _chained(True, label, arn, f"{what}, which are a session of {arn} (GetCallerIdentity)")
     if arn:
         return _chained(False, label, arn, f"{what}, which belong to {arn}, not to a role")
-    return _chained(None, label, None, f"{what} ({mask_key(key)}); GetCallerIdentity on them: {call.error_code or call.status}")
+    return _chained(
+        None, label, None, f"{what} ({mask_key(key)}); GetCallerIdentity on them: {call.error_code or call.status}"
+    )
 
 
 def _td505(analysis: Any, probe: _sts.StsProbe, chaining: dict[str, Any]) -> Finding:
@@ -291,10 +356,14 @@ def _td505(analysis: Any, probe: _sts.StsProbe, chaining: dict[str, Any]) -> Fin
     refused = probe.call is not None and probe.call.error_code == "ValidationError"
     notes = []
     if probe.max_session_duration:
-        notes.append(f"the role's MaxSessionDuration of {probe.max_session_duration} s does not apply to chained sessions")
+        notes.append(
+            f"the role's MaxSessionDuration of {probe.max_session_duration} s does not apply to chained sessions"
+        )
     duration = cfg.get("duration_seconds")
     if duration and str(duration).isdigit() and int(duration) > ROLE_CHAINING_MAX:
-        notes.append(f"duration_seconds = {duration} in profile '{profile}' is more than AssumeRole allows when chaining (3600)")
+        notes.append(
+            f"duration_seconds = {duration} in profile '{profile}' is more than AssumeRole allows when chaining (3600)"
+        )
     fix = (
         f"{chaining['evidence']}. AWS caps a chained role session at 1 hour"
         + (": " + "; ".join(notes) if notes else "")
@@ -306,7 +375,9 @@ def _td505(analysis: Any, probe: _sts.StsProbe, chaining: dict[str, Any]) -> Fin
     return Finding(
         code="TD505",
         severity="error" if refused else None,
-        evidence={k: v for k, v in {"profile": profile, "role_arn": cfg.get("role_arn"), **chaining}.items() if v is not None},
+        evidence={
+            k: v for k, v in {"profile": profile, "role_arn": cfg.get("role_arn"), **chaining}.items() if v is not None
+        },
         fix=fix,
     )
 
@@ -338,8 +409,22 @@ def _summary(data: dict[str, Any], probe: _sts.StsProbe) -> str:
 
 def _rows(data: dict[str, Any]) -> list[list[str]]:
     keys = (
-        "status", "stage", "method", "access_key_id", "endpoint", "region", "account", "arn", "role_name", "session_name",
-        "error_code", "message", "server_date", "clock_offset_seconds", "max_session_duration", "max_session_duration_note",
+        "status",
+        "stage",
+        "method",
+        "access_key_id",
+        "endpoint",
+        "region",
+        "account",
+        "arn",
+        "role_name",
+        "session_name",
+        "error_code",
+        "message",
+        "server_date",
+        "clock_offset_seconds",
+        "max_session_duration",
+        "max_session_duration_note",
     )
     rows = [[k, str(data[k])] for k in keys if data.get(k) not in (None, "")]
     chaining = data.get("role_chaining")

@@ -138,7 +138,8 @@ def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) ->
         if known.at >= proc.started_at:
             story = (
                 f"Process {proc.pid} started at {evidence['started_at']} with a temporary session that expired at "
-                f"{evidence['expires_at']} ({span(ago)} ago, after {span((known.at - proc.started_at).total_seconds())} "
+                f"{evidence['expires_at']} ({span(ago)} ago, after "
+                f"{span((known.at - proc.started_at).total_seconds())} "
                 "of running); it is still running, so every AWS call it makes now fails with ExpiredToken."
             )
         else:
@@ -160,15 +161,21 @@ def _env_session(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any) ->
     if age > SESSION_TOKEN_MAX:
         severity, limit = "error", f"longer than any STS session can last ({SESSION_TOKEN_MAX // 3600} h)"
     elif age > ASSUME_ROLE_MAX:
-        severity, limit = "error", (
-            f"longer than any AssumeRole session can last ({ASSUME_ROLE_MAX // 3600} h; only GetSessionToken and "
-            f"GetFederationToken sessions reach {SESSION_TOKEN_MAX // 3600} h)"
+        severity, limit = (
+            "error",
+            (
+                f"longer than any AssumeRole session can last ({ASSUME_ROLE_MAX // 3600} h; only GetSessionToken and "
+                f"GetFederationToken sessions reach {SESSION_TOKEN_MAX // 3600} h)"
+            ),
         )
     else:
-        severity, limit = "warning", (
-            f"longer than a default session ({ASSUME_ROLE_DEFAULT // 3600} h for AssumeRole, and at most 1 h when "
-            "a role assumed another role); a longer DurationSeconds may have been requested, up to the role's "
-            "MaxSessionDuration"
+        severity, limit = (
+            "warning",
+            (
+                f"longer than a default session ({ASSUME_ROLE_DEFAULT // 3600} h for AssumeRole, and at most 1 h when "
+                "a role assumed another role); a longer DurationSeconds may have been requested, up to the role's "
+                "MaxSessionDuration"
+            ),
         )
     story = (
         f"Process {proc.pid} has run for {span(age)} (since {evidence['started_at']}) on temporary credentials "
@@ -230,9 +237,11 @@ def _file_rewritten(ctx: Context, proc: ProcessInfo, analysis: Any, winner: Any)
     fix = (
         f"{path} was rewritten at {evidence['file_modified_at']}, {span((written - proc.started_at).total_seconds())} "
         f"after process {proc.pid} started ({evidence['started_at']}). botocore reads a profile's keys once, when the "
-        "session is created, so the process still signs with the session it read at startup and never saw the newer one. "
+        "session is created, so the process still signs with the session it read at startup and never saw the newer "
+        "one. "
         f"Restart it to pick up the new keys; better, replace the pasted session in profile '{analysis.profile}' with "
-        "`role_arn` + `source_profile` (or `credential_source`), `sso_session` or `credential_process`, which the SDK refreshes."
+        "`role_arn` + `source_profile` (or `credential_source`), `sso_session` or `credential_process`, which the SDK "
+        "refreshes."
     )
     severity = "error" if age > ASSUME_ROLE_MAX else "warning"
     return [Finding(code="TD504", severity=severity, evidence=evidence, fix=fix)]  # type: ignore[arg-type]

@@ -77,14 +77,20 @@ def _summary(chain: sdks.SdkChain, selected: Evaluation, botocore: Evaluation, d
     else:
         text = f"{chain.name} would use {selected.winner.provider} ({selected.source})"
     if not chain.uses_botocore:
-        text += "; botocore agrees" if selected.source == botocore.source else f"; botocore uses {botocore.winner.provider if botocore.winner else 'nothing'} ({botocore.source})"
+        text += (
+            "; botocore agrees"
+            if selected.source == botocore.source
+            else f"; botocore uses {botocore.winner.provider if botocore.winner else 'nothing'} ({botocore.source})"
+        )
     if disagreeing:
         text += f"; differs: {', '.join(disagreeing)}"
     window = chain.refresh_window.advisory_seconds
     return text + (f"; refreshes {window // 60} min before expiry" if window else "")
 
 
-def _findings(ctx: Context, chain: sdks.SdkChain, state: State, selected: Evaluation, botocore: Evaluation) -> list[Finding]:
+def _findings(
+    ctx: Context, chain: sdks.SdkChain, state: State, selected: Evaluation, botocore: Evaluation
+) -> list[Finding]:
     out: list[Finding] = []
     if chain.uses_botocore:
         return out
@@ -109,7 +115,9 @@ def _findings(ctx: Context, chain: sdks.SdkChain, state: State, selected: Evalua
         out.append(
             Finding(
                 code="TD507",
-                severity="error" if sysprops.status == "used" and state.props.values.get(chain.system_properties[2]) else None,
+                severity="error"
+                if sysprops.status == "used" and state.props.values.get(chain.system_properties[2])
+                else None,
                 evidence={
                     "sdk": chain.name,
                     "properties": names,
@@ -119,8 +127,13 @@ def _findings(ctx: Context, chain: sdks.SdkChain, state: State, selected: Evalua
                 },
                 fix=(
                     f"Remove {' '.join(names)} from the java command line"
-                    + (" (and JAVA_TOOL_OPTIONS/JDK_JAVA_OPTIONS)" if any(state.props.origin.get(p[2:]) in JVM_OPTION_ENV for p in names) else "")
-                    + ". System properties are static: nothing refreshes them. Start the JVM with AWS_PROFILE set to a role profile "
+                    + (
+                        " (and JAVA_TOOL_OPTIONS/JDK_JAVA_OPTIONS)"
+                        if any(state.props.origin.get(p[2:]) in JVM_OPTION_ENV for p in names)
+                        else ""
+                    )
+                    + ". System properties are static: nothing refreshes them. Start the JVM with AWS_PROFILE set to "
+                    "a role profile "
                     "(role_arn + source_profile or credential_source) or let it use the instance/container role."
                 ),
             )
@@ -137,9 +150,15 @@ def _findings(ctx: Context, chain: sdks.SdkChain, state: State, selected: Evalua
                     "botocore_selected_by": botocore.profile_selected_by,
                 },
                 fix=(
-                    f"{chain.name} reads profile '{selected.profile}' ({selected.profile_selected_by}) but botocore and the AWS CLI read "
-                    f"'{botocore.profile}' ({botocore.profile_selected_by}). Use one variable: `export AWS_PROFILE=NAME; unset AWS_DEFAULT_PROFILE`"
-                    + (" and drop -Daws.profile from the java command line." if "aws.profile" in state.props.values else ".")
+                    f"{chain.name} reads profile '{selected.profile}' ({selected.profile_selected_by}) but botocore "
+                    "and the AWS CLI read "
+                    f"'{botocore.profile}' ({botocore.profile_selected_by}). Use one variable: `export "
+                    "AWS_PROFILE=NAME; unset AWS_DEFAULT_PROFILE`"
+                    + (
+                        " and drop -Daws.profile from the java command line."
+                        if "aws.profile" in state.props.values
+                        else "."
+                    )
                 ),
             )
         )
@@ -154,12 +173,31 @@ def _alias_findings(chain: sdks.SdkChain, state: State, selected: Evaluation) ->
         return []
     problems = []
     if selected.env_aliases:
-        problems.append(f"{chain.name} takes credentials from {', '.join(selected.env_aliases)}, which botocore and the AWS CLI do not read")
+        problems.append(
+            f"{chain.name} takes credentials from {', '.join(selected.env_aliases)}, which botocore and the AWS CLI "
+            "do not read"
+        )
     first_secret = next((v for v in chain.secret_key_vars if env.get(v)), None)
-    if first_secret and first_secret != "AWS_SECRET_ACCESS_KEY" and env.get("AWS_SECRET_ACCESS_KEY") and env["AWS_SECRET_ACCESS_KEY"] != env[first_secret]:
-        problems.append(f"{first_secret} and AWS_SECRET_ACCESS_KEY differ; {chain.name} uses {first_secret}, botocore AWS_SECRET_ACCESS_KEY")
-    if env.get("AWS_SECURITY_TOKEN") and env.get("AWS_SESSION_TOKEN") and env["AWS_SECURITY_TOKEN"] != env["AWS_SESSION_TOKEN"] and "AWS_SECURITY_TOKEN" not in chain.token_vars:
-        problems.append(f"AWS_SECURITY_TOKEN and AWS_SESSION_TOKEN differ; botocore uses AWS_SECURITY_TOKEN, {chain.name} AWS_SESSION_TOKEN")
+    if (
+        first_secret
+        and first_secret != "AWS_SECRET_ACCESS_KEY"
+        and env.get("AWS_SECRET_ACCESS_KEY")
+        and env["AWS_SECRET_ACCESS_KEY"] != env[first_secret]
+    ):
+        problems.append(
+            f"{first_secret} and AWS_SECRET_ACCESS_KEY differ; {chain.name} uses {first_secret}, botocore "
+            "AWS_SECRET_ACCESS_KEY"
+        )
+    if (
+        env.get("AWS_SECURITY_TOKEN")
+        and env.get("AWS_SESSION_TOKEN")
+        and env["AWS_SECURITY_TOKEN"] != env["AWS_SESSION_TOKEN"]
+        and "AWS_SECURITY_TOKEN" not in chain.token_vars
+    ):
+        problems.append(
+            f"AWS_SECURITY_TOKEN and AWS_SESSION_TOKEN differ; botocore uses AWS_SECURITY_TOKEN, {chain.name} "
+            "AWS_SESSION_TOKEN"
+        )
     if not problems:
         return []
     stray = sorted(v for v in ("AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SECURITY_TOKEN") if env.get(v))
@@ -167,7 +205,8 @@ def _alias_findings(chain: sdks.SdkChain, state: State, selected: Evaluation) ->
         Finding(
             code="TD509",
             evidence={"sdk": chain.name, "variables": stray, "problems": problems},
-            fix=f"`unset {' '.join(stray)}` and export only AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from one session (or none).",
+            fix=f"`unset {' '.join(stray)}` and export only AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
+            "AWS_SESSION_TOKEN from one session (or none).",
         )
     ]
 
@@ -181,16 +220,28 @@ def _td506_fix(chain: sdks.SdkChain, selected: Evaluation, botocore: Evaluation)
     if source == "system-properties":
         return head + "Remove the -Daws.* credential properties from the java command line."
     if source == "env":
-        return head + "`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ACCESS_KEY AWS_SECRET_KEY` before starting the program so it reaches the refreshable source."
+        return (
+            head
+            + "`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ACCESS_KEY AWS_SECRET_KEY` before "
+            "starting the program so it reaches the refreshable source."
+        )
     if source.startswith("profile:") and selected.env_skipped_with_credentials:
         return head + (
-            f"JS v3 ignores the exported keys because {selected.profile_selected_by} is set: fix profile '{selected.profile}' "
+            f"JS v3 ignores the exported keys because {selected.profile_selected_by} is set: fix profile "
+            f"'{selected.profile}' "
             "or, if the keys are what you meant, `unset AWS_PROFILE` (better: unset the keys and keep the profile)."
         )
     if source.startswith("profile:"):
-        return head + f"Check profile '{selected.profile}' ({selected.profile_selected_by}) in ~/.aws/config; that is what this SDK refreshes from."
+        return (
+            head
+            + f"Check profile '{selected.profile}' ({selected.profile_selected_by}) in ~/.aws/config; that is what "
+            "this SDK refreshes from."
+        )
     if source == "none":
-        return head + "Give this SDK a source it reads (see the chain table): a profile via AWS_PROFILE, or the instance/container role."
+        return (
+            head + "Give this SDK a source it reads (see the chain table): a profile via AWS_PROFILE, or the "
+            "instance/container role."
+        )
     return head + "Inspect that source (see the chain table), not the CLI's."
 
 

@@ -36,6 +36,10 @@ def check(ctx: Context) -> CheckResult:
         info["summary"] = f"{path}: {info['problem']}"
     else:
         left = info["seconds_remaining"]
-        when = "no exp claim" if left is None else (f"expires {relative(left)}" if left > 0 else f"EXPIRED {span(left)} ago")
+        when = (
+            "no exp claim"
+            if left is None
+            else (f"expires {relative(left)}" if left > 0 else f"EXPIRED {span(left)} ago")
+        )
         info["summary"] = f"{path} ({when}), iss {info.get('iss')}, role {role_arn}"
     return CheckResult(name=NAME, data=info)

@@ -121,7 +121,8 @@ def _probe(ctx: Context) -> ContainerProbe:
     if not allowed:
         return done(
             status="host-not-allowed",
-            problem=f"botocore only fetches container credentials over http from loopback or {', '.join(ALLOWED_HOSTS)}",
+            problem="botocore only fetches container credentials over http from loopback or "
+            f"{', '.join(ALLOWED_HOSTS)}",
         )
     headers = {"Accept": "application/json"}
     token_file = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
@@ -134,7 +135,10 @@ def _probe(ctx: Context) -> ContainerProbe:
             with open(path, encoding="utf-8") as fh:
                 auth = fh.read()
         except (OSError, UnicodeError) as exc:
-            return done(status="token-file-unreadable", problem=f"{token_file} cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})")
+            return done(
+                status="token-file-unreadable",
+                problem=f"{token_file} cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})",
+            )
         ctx.redactor.add(auth.strip())
     elif env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
         base["auth"] = "token"
@@ -148,7 +152,9 @@ def _probe(ctx: Context) -> ContainerProbe:
     timeout = min(TIMEOUT_SECONDS, max(ctx.options.timeout * 0.7, 0.05))
     resp = http.request("GET", url, headers=headers, timeout=timeout)
     if resp.error:
-        word = {"timeout": "timeout", "refused": "unreachable", "too-large": "too-large", "bad-url": "bad-url"}.get(resp.error, "error")
+        word = {"timeout": "timeout", "refused": "unreachable", "too-large": "too-large", "bad-url": "bad-url"}.get(
+            resp.error, "error"
+        )
         return done(status=word, problem=resp.error)
     if resp.status != 200:
         return done(status=f"http-{resp.status}", http_status=resp.status, problem=f"HTTP {resp.status}")

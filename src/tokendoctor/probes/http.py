@@ -9,7 +9,6 @@ Every failure comes back as data (:attr:`Response.error`), never an exception.
 from __future__ import annotations
 
 import http.client
-import socket
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -85,7 +84,7 @@ def request(
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise socket.timeout("body not complete before the deadline")
+                raise TimeoutError("body not complete before the deadline")
             if conn.sock is not None:
                 conn.sock.settimeout(remaining)
             chunk = resp.read(min(8192, max_body + 1 - len(body)))
@@ -104,7 +103,7 @@ def request(
             seconds=time.monotonic() - started,
             received_at=received,
         )
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return Response(error="timeout", seconds=time.monotonic() - started)
     except ConnectionRefusedError:
         return Response(error="refused", seconds=time.monotonic() - started)

@@ -119,7 +119,8 @@ class ImdsProbe:
     """IMDSv2 token PUT: ``ok``, ``refused`` (403/404/405), ``timeout``, ``unreachable``, ``error``, ``not-tried``."""
     token_http_status: int | None = None
     v1: str = "not-tried"
-    """A plain GET without a token: ``ok``, ``disabled`` (401), ``timeout``, ``unreachable``, ``error``, ``not-tried``."""
+    """A plain GET without a token: ``ok``, ``disabled`` (401), ``timeout``, ``unreachable``, ``error``,
+    ``not-tried``."""
     reachable: bool = False
     role_status: str = "not-tried"
     """``ok``, ``none`` (404 / empty listing), ``error``, ``not-tried``."""
@@ -274,7 +275,9 @@ class _Run:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def send(self, method: str, path: str, headers: dict[str, str], *, share: float = 1.0, retry: bool = True) -> http.Response:
+    def send(
+        self, method: str, path: str, headers: dict[str, str], *, share: float = 1.0, retry: bool = True
+    ) -> http.Response:
         attempts = max(1, self.settings.num_attempts) if retry else 1
         resp = http.Response(error="timeout")
         for _ in range(attempts):
@@ -339,7 +342,13 @@ def _probe(ctx: Context) -> ImdsProbe:
     try:
         http.split_base(settings.endpoint)
     except ValueError:
-        return ImdsProbe(ran=True, reason=reason, settings=settings, problems=(("endpoint", f"invalid endpoint {settings.endpoint!r}"),), botocore_outcome="error")
+        return ImdsProbe(
+            ran=True,
+            reason=reason,
+            settings=settings,
+            problems=(("endpoint", f"invalid endpoint {settings.endpoint!r}"),),
+            botocore_outcome="error",
+        )
     run = _Run(ctx, settings)
     fields: dict[str, Any] = {}
 
@@ -397,7 +406,12 @@ def _probe(ctx: Context) -> ImdsProbe:
         ident = run.get(IDENTITY_PATH, use_token)
         doc = _json(ident)
         if isinstance(doc, dict):
-            for key, name in (("region", "region"), ("availabilityZone", "availability_zone"), ("instanceId", "instance_id"), ("accountId", "account_id")):
+            for key, name in (
+                ("region", "region"),
+                ("availabilityZone", "availability_zone"),
+                ("instanceId", "instance_id"),
+                ("accountId", "account_id"),
+            ):
                 value = doc.get(key)
                 fields[name] = value if isinstance(value, str) else None
         else:

@@ -52,14 +52,32 @@ BUDGET_SHARE = 0.8
 LOOPBACK_ONLY_ENV = "TOKENDOCTOR_NTP_LOOPBACK_ONLY"
 #: Kiss-of-death codes (RFC 5905 7.4) a server sends with stratum 0.
 KISS_CODES = {
-    "ACST", "AUTH", "AUTO", "BCST", "CRYP", "DENY", "DROP", "RSTR", "INIT", "MCST", "NKEY", "NTSN", "RATE", "RMOT", "STEP",
+    "ACST",
+    "AUTH",
+    "AUTO",
+    "BCST",
+    "CRYP",
+    "DENY",
+    "DROP",
+    "RSTR",
+    "INIT",
+    "MCST",
+    "NKEY",
+    "NTSN",
+    "RATE",
+    "RMOT",
+    "STEP",
 }
 
 _CHRONY_CONFS = ("/etc/chrony/chrony.conf", "/etc/chrony.conf")
 _CHRONY_DIRS = ("/etc/chrony/conf.d", "/etc/chrony/sources.d", "/run/chrony-dhcp")
 _NTPD_CONFS = ("/etc/ntpsec/ntp.conf", "/etc/ntp.conf", "/etc/openntpd/ntpd.conf", "/etc/ntpd.conf")
 _TIMESYNCD_CONFS = ("/etc/systemd/timesyncd.conf",)
-_TIMESYNCD_DIRS = ("/etc/systemd/timesyncd.conf.d", "/run/systemd/timesyncd.conf.d", "/usr/lib/systemd/timesyncd.conf.d")
+_TIMESYNCD_DIRS = (
+    "/etc/systemd/timesyncd.conf.d",
+    "/run/systemd/timesyncd.conf.d",
+    "/usr/lib/systemd/timesyncd.conf.d",
+)
 _MAX_CONF_BYTES = 256 * 1024
 
 
@@ -306,7 +324,7 @@ def _one_sample(
         sock.settimeout(left)
         try:
             reply = sock.recv(2048)
-        except socket.timeout:
+        except TimeoutError:
             raise TimeoutError from None
         received = time.time()
         if len(reply) >= 48 and reply[24:32] == data[40:48]:
@@ -400,14 +418,21 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
     except ValueError as exc:
         return ServerResult(server=spec, status="error", reason=str(exc))
     if _loopback_only() and not _is_loopback_name(host):
-        return ServerResult(server=spec, status="not-allowed", reason=f"{LOOPBACK_ONLY_ENV}=1: only loopback servers may be queried")
+        return ServerResult(
+            server=spec, status="not-allowed", reason=f"{LOOPBACK_ONLY_ENV}=1: only loopback servers may be queried"
+        )
     resolved = _resolve(host, port, max(deadline - time.monotonic(), 0.01))
     if isinstance(resolved, str):
         return ServerResult(server=spec, status="error", reason=resolved)
     family, sockaddr = resolved
     address = str(sockaddr[0])
     if _loopback_only() and not ipaddress.ip_address(address.split("%")[0]).is_loopback:
-        return ServerResult(server=spec, address=address, status="not-allowed", reason=f"{LOOPBACK_ONLY_ENV}=1: only loopback servers may be queried")
+        return ServerResult(
+            server=spec,
+            address=address,
+            status="not-allowed",
+            reason=f"{LOOPBACK_ONLY_ENV}=1: only loopback servers may be queried",
+        )
     good: list[Sample] = []
     rejected: list[str] = []
     garbage: list[str] = []
@@ -424,7 +449,9 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
         try:
             sock.connect(sockaddr)
         except OSError as exc:
-            return ServerResult(server=spec, address=address, status="unreachable", reason=f"connect: {exc.strerror or exc}")
+            return ServerResult(
+                server=spec, address=address, status="unreachable", reason=f"connect: {exc.strerror or exc}"
+            )
         for _ in range(samples * 2):  # lost packets get a second chance while time remains
             if len(good) + len(rejected) >= samples:
                 break
@@ -453,7 +480,14 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
                 refused = True
                 break
             except OSError as exc:
-                return ServerResult(server=spec, address=address, status="unreachable", reason=f"{exc.strerror or exc}", sent=sent, answered=answered)
+                return ServerResult(
+                    server=spec,
+                    address=address,
+                    status="unreachable",
+                    reason=f"{exc.strerror or exc}",
+                    sent=sent,
+                    answered=answered,
+                )
     common = dict(server=spec, address=address, sent=sent, answered=answered)
     if good:
         best = min(good, key=lambda s: s.delay)
@@ -467,12 +501,24 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
     if garbage:
         return ServerResult(status="garbage", reason=garbage[-1], **common)  # type: ignore[arg-type]
     if late:
-        return ServerResult(status="timeout", reason=f"answers arrive later than the {SAMPLE_TIMEOUT:g} s a sample waits ({len(late)} late)", **common)  # type: ignore[arg-type]
+        return ServerResult(
+            status="timeout",
+            reason=f"answers arrive later than the {SAMPLE_TIMEOUT:g} s a sample waits ({len(late)} late)",
+            **common,
+        )  # type: ignore[arg-type]
     if strays:
-        return ServerResult(status="garbage", reason=f"{len(strays)} replies did not answer our requests (origin timestamp not ours)", **common)  # type: ignore[arg-type]
+        return ServerResult(
+            status="garbage",
+            reason=f"{len(strays)} replies did not answer our requests (origin timestamp not ours)",
+            **common,
+        )  # type: ignore[arg-type]
     if refused:
-        return ServerResult(status="unreachable", reason="port unreachable (ICMP): nothing listens on UDP " + str(port), **common)  # type: ignore[arg-type]
-    return ServerResult(status="timeout", reason=f"no answer to {sent} request(s) (UDP {port} blocked or server down)", **common)  # type: ignore[arg-type]
+        return ServerResult(
+            status="unreachable", reason="port unreachable (ICMP): nothing listens on UDP " + str(port), **common
+        )  # type: ignore[arg-type]
+    return ServerResult(
+        status="timeout", reason=f"no answer to {sent} request(s) (UDP {port} blocked or server down)", **common
+    )  # type: ignore[arg-type]
 
 
 def measure(ctx: Context, selection: Selection | None = None, *, samples: int = SAMPLES) -> Measurement:
@@ -496,7 +542,10 @@ def measure(ctx: Context, selection: Selection | None = None, *, samples: int = 
         thread.start()
     for thread in threads:
         thread.join(max(deadline - time.monotonic() + 0.05, 0))
-    out = tuple(results.get(s) or ServerResult(server=s, status="timeout", reason="no result before the deadline") for s in servers)
+    out = tuple(
+        results.get(s) or ServerResult(server=s, status="timeout", reason="no result before the deadline")
+        for s in servers
+    )
     ok = [r for r in out if r.status == "ok" and r.best is not None]
     best = min(ok, key=lambda r: r.best.delay) if ok else None  # type: ignore[union-attr]
     return Measurement(selection=selection, servers=out, best=best, elapsed_ms=int((time.monotonic() - started) * 1000))

@@ -90,9 +90,23 @@ def _classify(ctx: Context, ec2: list[str]) -> Platform:
         return Platform("codebuild", ["CODEBUILD_BUILD_ID is set"], on_ec2)
     full_uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
     token_file = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "")
-    if full_uri and ("eks-pod-identity" in token_file or "pods.eks.amazonaws.com" in token_file or any(h in full_uri for h in _POD_IDENTITY_HOSTS)):
-        return Platform("eks-pod-identity", ["AWS_CONTAINER_CREDENTIALS_FULL_URI points at the EKS Pod Identity agent"], on_ec2)
-    ecs_vars = [v for v in ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") if env.get(v)]
+    if full_uri and (
+        "eks-pod-identity" in token_file
+        or "pods.eks.amazonaws.com" in token_file
+        or any(h in full_uri for h in _POD_IDENTITY_HOSTS)
+    ):
+        return Platform(
+            "eks-pod-identity", ["AWS_CONTAINER_CREDENTIALS_FULL_URI points at the EKS Pod Identity agent"], on_ec2
+        )
+    ecs_vars = [
+        v
+        for v in (
+            "ECS_CONTAINER_METADATA_URI_V4",
+            "ECS_CONTAINER_METADATA_URI",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        )
+        if env.get(v)
+    ]
     if ecs_vars:
         return Platform("ecs", [f"{var} is set" for var in ecs_vars], on_ec2)
     if full_uri:

@@ -21,6 +21,7 @@ that key.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import glob
@@ -56,7 +57,13 @@ class Source:
     facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "available": self.available, "synchronized": self.synchronized, "detail": self.reason, **self.facts}
+        return {
+            "kind": self.kind,
+            "available": self.available,
+            "synchronized": self.synchronized,
+            "detail": self.reason,
+            **self.facts,
+        }
 
 
 # -------------------------------------------------------------------- kernel
@@ -104,9 +111,13 @@ def kernel_from_timex(state: int, status: int, maxerror_us: int, esterror_us: in
         "esterror_seconds": round(esterror_us / 1e6, 6),
     }
     if unsync:
-        what = "kernel says the clock is NOT synchronized (STA_UNSYNC" + (", TIME_ERROR)" if state == TIME_ERROR else ")")
+        what = "kernel says the clock is NOT synchronized (STA_UNSYNC" + (
+            ", TIME_ERROR)" if state == TIME_ERROR else ")"
+        )
     else:
-        what = f"kernel says synchronized (max error {maxerror_us / 1000:.1f} ms, est. error {esterror_us / 1000:.1f} ms)"
+        what = (
+            f"kernel says synchronized (max error {maxerror_us / 1000:.1f} ms, est. error {esterror_us / 1000:.1f} ms)"
+        )
     return Source(kind="kernel", available=True, synchronized=not unsync, reason=what, facts=facts)
 
 
@@ -134,7 +145,14 @@ def read_kernel() -> Source:
 
 def kernel(ctx: Context) -> Source:
     if ctx.root != Path("/"):
-        return ctx.once(KERNEL_KEY, lambda: Source(kind="kernel", available=False, reason="described machine (filesystem root is not /): the running kernel is not this machine's"))
+        return ctx.once(
+            KERNEL_KEY,
+            lambda: Source(
+                kind="kernel",
+                available=False,
+                reason="described machine (filesystem root is not /): the running kernel is not this machine's",
+            ),
+        )
     return ctx.once(KERNEL_KEY, read_kernel)
 
 
@@ -181,8 +199,20 @@ def run_command(ctx: Context, name: str, args: list[str], timeout: float) -> tup
 
 
 _TRACKING_FIELDS = (
-    "ref_id", "ref_name", "stratum", "ref_time", "system_time", "last_offset", "rms_offset", "frequency_ppm",
-    "residual_freq_ppm", "skew_ppm", "root_delay", "root_dispersion", "update_interval", "leap_status",
+    "ref_id",
+    "ref_name",
+    "stratum",
+    "ref_time",
+    "system_time",
+    "last_offset",
+    "rms_offset",
+    "frequency_ppm",
+    "residual_freq_ppm",
+    "skew_ppm",
+    "root_delay",
+    "root_dispersion",
+    "update_interval",
+    "leap_status",
 )
 
 
@@ -192,7 +222,7 @@ def parse_chrony_tracking(text: str) -> Source:
     parts = line.strip().split(",")
     if len(parts) < len(_TRACKING_FIELDS):
         return Source(kind="chrony", available=False, reason=f"unexpected `chronyc -c tracking` output: {line[:80]!r}")
-    row = dict(zip(_TRACKING_FIELDS, parts))
+    row = dict(zip(_TRACKING_FIELDS, parts, strict=False))
     try:
         stratum = int(row["stratum"])
         system_time = float(row["system_time"])
@@ -212,12 +242,19 @@ def parse_chrony_tracking(text: str) -> Source:
         "max_error_seconds": round(root_delay / 2 + root_dispersion + abs(system_time), 6),
     }
     if unsynced:
-        return Source(kind="chrony", available=True, synchronized=False, reason=f"chronyd is running but not synchronized (leap status {leap!r})", facts=facts)
+        return Source(
+            kind="chrony",
+            available=True,
+            synchronized=False,
+            reason=f"chronyd is running but not synchronized (leap status {leap!r})",
+            facts=facts,
+        )
     return Source(
         kind="chrony",
         available=True,
         synchronized=True,
-        reason=f"chronyd synchronized to {facts['reference']} (stratum {stratum}, system clock {-system_time:+.6f}s vs its NTP time)",
+        reason=f"chronyd synchronized to {facts['reference']} (stratum {stratum}, system clock {-system_time:+.6f}s "
+        "vs its NTP time)",
         facts=facts,
     )
 
@@ -270,10 +307,8 @@ def ptp(ctx: Context) -> Source:
     ena = "ptp_ena" in devices or any(n.startswith("ena") for n in names.values())
     conf_text = ""
     for conf in ("/etc/chrony/chrony.conf", "/etc/chrony.conf"):
-        try:
+        with contextlib.suppress(OSError):
             conf_text += ctx.path(conf).read_text(encoding="utf-8", errors="replace")[:262144]
-        except OSError:
-            pass
     used = any(line.split("#", 1)[0].split()[:2] == ["refclock", "PHC"] for line in conf_text.splitlines())
     facts = {"devices": devices, "clock_names": names, "ena": ena, "chrony_refclock_phc": used}
     what = ("ENA PTP hardware clock present" if ena else "PTP hardware clock present") + (

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from tokendoctor.models import Report
-
 Format = Literal["text", "json"]
 
 

@@ -36,7 +36,10 @@ def print_causes(console: Console, causes: Sequence[RankedCause], *, verbose: bo
     out = console.print
     out("[bold]Likely causes, most likely first[/]")
     for i, cause in enumerate(causes, 1):
-        out(f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: {escape(cause.title)}")
+        out(
+            f"{i}. [{_STYLE[cause.severity]}]{cause.severity.upper()}[/] {cause.code} {cause.name}: "
+            f"{escape(cause.title)}"
+        )
         out(f"   [dim]why:[/] {escape(cause.why)}")
         if verbose and cause.evidence:
             ev = ", ".join(f"{k}={v}" for k, v in cause.evidence.items() if v not in (None, "", []))
@@ -86,12 +89,22 @@ def render(report: Report, *, color: bool = False, width: int | None = None, ver
         table.add_column("status")
         table.add_column("detail")
         for i, row in enumerate(chain, 1):
-            style = {"used": "bold green", "shadowed": "yellow", "error": "red", "not-checked": "dim"}.get(row["status"], "")
-            table.add_row(str(i), row["provider"], f"[{style}]{row['status']}[/]" if style else row["status"], escape(row["detail"]))
+            style = {"used": "bold green", "shadowed": "yellow", "error": "red", "not-checked": "dim"}.get(
+                row["status"], ""
+            )
+            table.add_row(
+                str(i),
+                row["provider"],
+                f"[{style}]{row['status']}[/]" if style else row["status"],
+                escape(row["detail"]),
+            )
         console.print(table, soft_wrap=False)
     sdk = report.sections.get("sdk") or {}
     if sdk.get("chain") and sdk.get("name") not in ("python", "cli-v2"):
-        table = Table(title=f"Credential chain ({sdk['name']} order; refresh: {sdk['refresh_window']['summary']})", title_justify="left")
+        table = Table(
+            title=f"Credential chain ({sdk['name']} order; refresh: {sdk['refresh_window']['summary']})",
+            title_justify="left",
+        )
         table.add_column("#", justify="right")
         table.add_column("provider")
         table.add_column("status")

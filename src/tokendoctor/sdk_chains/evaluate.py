@@ -44,7 +44,9 @@ class State:
 def _profiles(analysis: Any) -> dict[str, dict[str, str]]:
     from botocore.configloader import raw_config_parse
 
-    merged: dict[str, dict[str, str]] = {name: dict(cfg) for name, cfg in (analysis.full_config.get("profiles") or {}).items()}
+    merged: dict[str, dict[str, str]] = {
+        name: dict(cfg) for name, cfg in (analysis.full_config.get("profiles") or {}).items()
+    }
     try:
         creds = raw_config_parse(analysis.credentials_file) if analysis.credentials_file else {}
     except Exception:  # noqa: BLE001 - an unreadable file is already a TD205 of the credentials check
@@ -82,7 +84,16 @@ def _cli_analysis(ctx: Context, original: Any) -> Any:
     if ctx.options.profile is not None or not plain or not default or plain == default or original.error is not None:
         return original
     cli_env = {k: v for k, v in env.items() if k != "AWS_DEFAULT_PROFILE"}
-    cli_ctx = Context(env=cli_env, root=ctx.root, now=ctx.now, options=ctx.options, redactor=ctx.redactor, process=ctx.process, _memo={}, _memo_lock=threading.Lock())
+    cli_ctx = Context(
+        env=cli_env,
+        root=ctx.root,
+        now=ctx.now,
+        options=ctx.options,
+        redactor=ctx.redactor,
+        process=ctx.process,
+        _memo={},
+        _memo_lock=threading.Lock(),
+    )
     result = _chain.analyse_static(cli_ctx)
     if result.error is None:
         probed = {s.method: s for s in original.providers if s.method in ("container-role", "iam-role")}
@@ -94,7 +105,9 @@ def _cli_analysis(ctx: Context, original: Any) -> Any:
 def machine_state(ctx: Context) -> State:
     analysis = _chain.analyse(ctx)
     process = ctx.process
-    props = java_properties(process.cmdline if process is not None else None, ctx.env, process.pid if process is not None else None)
+    props = java_properties(
+        process.cmdline if process is not None else None, ctx.env, process.pid if process is not None else None
+    )
     for name in ("aws.secretKey", "aws.secretAccessKey", "aws.sessionToken"):
         ctx.redactor.add(props.values.get(name))
     config_ok = analysis.error is None
@@ -206,12 +219,21 @@ def profile_kinds(section: Mapping[str, str]) -> list[str]:
     return kinds
 
 
-def _profile_row(row: Row, state: State, profile: str, order: Sequence[str], allowed: Sequence[str] | None = None, java_v1: bool = False) -> None:
+def _profile_row(
+    row: Row,
+    state: State,
+    profile: str,
+    order: Sequence[str],
+    allowed: Sequence[str] | None = None,
+    java_v1: bool = False,
+) -> None:
     row.category = f"profile:{profile}"
     if not state.config_ok:
         row.status, row.detail = "not-checked", "the shared config files cannot be read (see the credentials check)"
         return
-    profiles, where = (state.java_v1_profiles, state.java_v1_file) if java_v1 else (state.profiles, "the config or credentials file")
+    profiles, where = (
+        (state.java_v1_profiles, state.java_v1_file) if java_v1 else (state.profiles, "the config or credentials file")
+    )
     section = profiles.get(profile)
     if section is None:
         row.detail = f"profile '{profile}' is not in {where}"
@@ -220,13 +242,17 @@ def _profile_row(row: Row, state: State, profile: str, order: Sequence[str], all
     if allowed is not None:
         kinds = [k for k in kinds if k in allowed]
     if not kinds:
-        row.detail = f"profile '{profile}' has no credential settings" + (" for this provider" if allowed is not None else "")
+        row.detail = f"profile '{profile}' has no credential settings" + (
+            " for this provider" if allowed is not None else ""
+        )
         return
     kind = kinds[0]
     row.found = True
     pasted = kind == "static" and bool(section.get("aws_session_token"))
     row.refreshes = kind != "static"
-    row.detail = f"profile '{profile}': {_KIND_LABEL[kind]}" + (" with a pasted aws_session_token (never refreshed)" if pasted else "")
+    row.detail = f"profile '{profile}': {_KIND_LABEL[kind]}" + (
+        " with a pasted aws_session_token (never refreshed)" if pasted else ""
+    )
 
 
 def _env_row(row: Row, chain: sdks.SdkChain, state: State, ev: Evaluation) -> None:
@@ -243,7 +269,11 @@ def _env_row(row: Row, chain: sdks.SdkChain, state: State, ev: Evaluation) -> No
     aliases = [v for v in (key_var, secret_var) if v not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
     ev.env_aliases = [v for v in aliases if v]
     temporary = bool(token) or (key or "").startswith("ASIA")
-    row.detail = f"{key_var} {mask_key(key)} + {secret_var}" + (f" + {token_var}" if token else "") + (" (temporary, never refreshed)" if temporary else "")
+    row.detail = (
+        f"{key_var} {mask_key(key)} + {secret_var}"
+        + (f" + {token_var}" if token else "")
+        + (" (temporary, never refreshed)" if temporary else "")
+    )
 
 
 def _sysprops_row(row: Row, chain: sdks.SdkChain, state: State) -> None:
@@ -258,7 +288,12 @@ def _sysprops_row(row: Row, chain: sdks.SdkChain, state: State) -> None:
         row.refreshes = False
         origin = state.props.origin.get(key_p, "")
         temporary = bool(token) or key.startswith("ASIA")
-        row.detail = f"-D{key_p}={mask_key(key)} + -D{secret_p}" + (f" + -D{token_p}" if token else "") + f" ({origin}" + ("; temporary, never refreshed)" if temporary else ")")
+        row.detail = (
+            f"-D{key_p}={mask_key(key)} + -D{secret_p}"
+            + (f" + -D{token_p}" if token else "")
+            + f" ({origin}"
+            + ("; temporary, never refreshed)" if temporary else ")")
+        )
         return
     other = {"aws.secretKey", "aws.secretAccessKey"} - {secret_p}
     if key and any(values.get(o) for o in other):
@@ -274,7 +309,9 @@ def _sysprops_row(row: Row, chain: sdks.SdkChain, state: State) -> None:
 
 def _web_identity_row(row: Row, state: State, props: bool = False) -> None:
     row.category = "web-identity"
-    token_file = state.env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or (state.props.values.get("aws.webIdentityTokenFile") if props else None)
+    token_file = state.env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or (
+        state.props.values.get("aws.webIdentityTokenFile") if props else None
+    )
     role = state.env.get("AWS_ROLE_ARN") or (state.props.values.get("aws.roleArn") if props else None)
     if not token_file:
         return
@@ -294,7 +331,9 @@ def _container_row(row: Row, state: State) -> None:
             row.found = True
             row.refreshes = True
             botocore_row = _botocore_row(state, "container-role")
-            seen = f"; botocore's probe: {botocore_row.detail}" if botocore_row is not None and botocore_row.detail else ""
+            seen = (
+                f"; botocore's probe: {botocore_row.detail}" if botocore_row is not None and botocore_row.detail else ""
+            )
             row.status = "not-checked"
             row.detail = f"{var} is set; endpoint not called by this check{seen}"
             return
@@ -343,7 +382,12 @@ def evaluate(chain: sdks.SdkChain, state: State) -> Evaluation:
                 skip_reason = f"{selected_by}={profile} is set, so this SDK skips environment credentials"
             if skip_reason:
                 probe = Row(provider="env")
-                _env_row(probe, chain, state, Evaluation(sdk=chain.name, rows=[], profile=profile, profile_selected_by=selected_by))
+                _env_row(
+                    probe,
+                    chain,
+                    state,
+                    Evaluation(sdk=chain.name, rows=[], profile=profile, profile_selected_by=selected_by),
+                )
                 ev.env_skipped_with_credentials = probe.found
                 row.category = "env"
                 row.detail = "skipped: " + skip_reason
@@ -365,11 +409,23 @@ def evaluate(chain: sdks.SdkChain, state: State) -> Evaluation:
             if chain.name == "go-v2" and explicit:
                 row.detail = "see explicit-profile"
                 continue
-            _profile_row(row, state, profile, _GO_ORDER if chain.name == "go-v2" else _GENERIC_ORDER, java_v1=chain.name == "java-v1")
+            _profile_row(
+                row,
+                state,
+                profile,
+                _GO_ORDER if chain.name == "go-v2" else _GENERIC_ORDER,
+                java_v1=chain.name == "java-v1",
+            )
         elif source.id == "sso":
             _profile_row(row, state, profile, _GENERIC_ORDER, allowed=("sso",))
         elif source.id == "ini":
-            _profile_row(row, state, profile, _GENERIC_ORDER, allowed=("source_profile", "credential_source", "web_identity", "static"))
+            _profile_row(
+                row,
+                state,
+                profile,
+                _GENERIC_ORDER,
+                allowed=("source_profile", "credential_source", "web_identity", "static"),
+            )
         elif source.id == "process":
             _profile_row(row, state, profile, _GENERIC_ORDER, allowed=("process",))
         elif source.id == "container":
@@ -415,7 +471,12 @@ def botocore_evaluation(chain: sdks.SdkChain, state: State) -> Evaluation:
     analysis = state.cli_analysis if chain.name == "cli-v2" and state.cli_analysis is not None else state.analysis
     ev = Evaluation(sdk=chain.name, rows=[], profile=analysis.profile, profile_selected_by=analysis.profile_source)
     for provider in analysis.providers:
-        row = Row(provider=provider.method, status=provider.status, detail=provider.detail, source_url=sdks.BOTOCORE_CREDENTIALS)
+        row = Row(
+            provider=provider.method,
+            status=provider.status,
+            detail=provider.detail,
+            source_url=sdks.BOTOCORE_CREDENTIALS,
+        )
         row.found = provider.found
         row.category = botocore_source(provider.method, state.env, analysis.profile)
         row.refreshes = provider.method not in NOT_REFRESHABLE_METHODS

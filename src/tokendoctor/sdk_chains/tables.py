@@ -23,7 +23,9 @@ JAVA_V1_SYSPROPS = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/ma
 JAVA_V1_PROFILE_NAME = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/profile/internal/AwsProfileNameLoader.java"
 JAVA_V1_PROFILE_FILE = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/profile/path/AwsProfileFileLocationProvider.java"
 CLI_V2_CONFIG = f"{_GH}/aws/aws-cli/blob/v2/awscli/botocore/configprovider.py"
-JAVA_V1_FETCHER = f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/BaseCredentialsFetcher.java"
+JAVA_V1_FETCHER = (
+    f"{_GH}/aws/aws-sdk-java/blob/master/aws-java-sdk-core/src/main/java/com/amazonaws/auth/BaseCredentialsFetcher.java"
+)
 JAVA_V2_CHAIN = f"{_GH}/aws/aws-sdk-java-v2/blob/master/core/auth/src/main/java/software/amazon/awssdk/auth/credentials/DefaultCredentialsProvider.java"
 JAVA_V2_SYSPROPS = f"{_GH}/aws/aws-sdk-java-v2/blob/master/core/auth/src/main/java/software/amazon/awssdk/auth/credentials/SystemPropertyCredentialsProvider.java"
 JAVA_V2_SETTINGS = f"{_GH}/aws/aws-sdk-java-v2/blob/master/core/sdk-core/src/main/java/software/amazon/awssdk/core/SdkSystemSetting.java"
@@ -121,7 +123,8 @@ CLI_V2 = SdkChain(
     name="cli-v2",
     title="AWS CLI v2",
     source_url=BOTOCORE_CREDENTIALS,
-    read_at="installed botocore's provider order; profile variables from aws/aws-cli@1298edf51ea34538e2ffa59d49b921056ae0f1a6",
+    read_at="installed botocore's provider order; profile variables from "
+    "aws/aws-cli@1298edf51ea34538e2ffa59d49b921056ae0f1a6",
     sources=(),
     access_key_vars=PYTHON.access_key_vars,
     secret_key_vars=PYTHON.secret_key_vars,
@@ -137,7 +140,8 @@ CLI_V2 = SdkChain(
     notes=(
         "The AWS CLI v2 resolves credentials with its bundled copy of botocore, so the provider order is botocore's.",
         (
-            "Difference: the bundled copy reads AWS_PROFILE before AWS_DEFAULT_PROFILE (awscli/botocore/configprovider.py); "
+            "Difference: the bundled copy reads AWS_PROFILE before AWS_DEFAULT_PROFILE "
+            "(awscli/botocore/configprovider.py); "
             "boto3's botocore reads AWS_DEFAULT_PROFILE first."
         ),
         (
@@ -145,7 +149,10 @@ CLI_V2 = SdkChain(
             "so `aws` commands can keep working (or keep failing) from that cache while a program re-assumes the role."
         ),
     ),
-    unconfirmed=("that the bundled botocore's provider order equals the installed botocore's (it is taken from the installed one)",),
+    unconfirmed=(
+        "that the bundled botocore's provider order equals the installed botocore's (it is taken from the installed "
+        "one)",
+    ),
 )
 
 JAVA_V1 = SdkChain(
@@ -156,10 +163,17 @@ JAVA_V1 = SdkChain(
     sources=(
         Source(
             id="env",
-            reads=("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+            reads=(
+                "AWS_ACCESS_KEY_ID",
+                "AWS_ACCESS_KEY",
+                "AWS_SECRET_KEY",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+            ),
             refreshes=False,
             source_url=JAVA_V1_ENV,
-            note="AWS_ACCESS_KEY and AWS_SECRET_ACCESS_KEY are read only when AWS_ACCESS_KEY_ID / AWS_SECRET_KEY are unset",
+            note="AWS_ACCESS_KEY and AWS_SECRET_ACCESS_KEY are read only when AWS_ACCESS_KEY_ID / AWS_SECRET_KEY are "
+            "unset",
         ),
         Source(
             id="system-properties",
@@ -176,17 +190,25 @@ JAVA_V1 = SdkChain(
         ),
         Source(
             id="profile",
-            reads=("AWS_CREDENTIAL_PROFILES_FILE", "~/.aws/credentials", "~/.aws/config (only when there is no credentials file)", "AWS_PROFILE", "-Daws.profile"),
+            reads=(
+                "AWS_CREDENTIAL_PROFILES_FILE",
+                "~/.aws/credentials",
+                "~/.aws/config (only when there is no credentials file)",
+                "AWS_PROFILE",
+                "-Daws.profile",
+            ),
             refreshes=None,
             source_url=JAVA_V1_PROFILE_FILE,
-            note="one file: AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else the legacy ~/.aws/config; AWS_SHARED_CREDENTIALS_FILE is not read",
+            note="one file: AWS_CREDENTIAL_PROFILES_FILE, else ~/.aws/credentials, else the legacy ~/.aws/config; "
+            "AWS_SHARED_CREDENTIALS_FILE is not read",
         ),
         Source(
             id="container",
             reads=("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
             refreshes=True,
             source_url=JAVA_V1_CHAIN,
-            note="EC2ContainerCredentialsProviderWrapper: the container endpoint when configured, else instance metadata",
+            note="EC2ContainerCredentialsProviderWrapper: the container endpoint when configured, else instance "
+            "metadata",
         ),
         Source(
             id="instance-metadata",
@@ -214,7 +236,8 @@ JAVA_V1 = SdkChain(
         source_url=JAVA_V1_FETCHER,
     ),
     notes=(
-        "AWS_DEFAULT_PROFILE is not read; the profile name is AWS_PROFILE, then -Daws.profile, then 'default' (AwsProfileNameLoader).",
+        "AWS_DEFAULT_PROFILE is not read; the profile name is AWS_PROFILE, then -Daws.profile, then 'default' "
+        "(AwsProfileNameLoader).",
         "AWS_SECURITY_TOKEN is not read.",
     ),
     unconfirmed=(
@@ -247,7 +270,13 @@ JAVA_V2 = SdkChain(
         ),
         Source(
             id="web-identity",
-            reads=("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "-Daws.webIdentityTokenFile", "-Daws.roleArn"),
+            reads=(
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_ROLE_ARN",
+                "AWS_ROLE_SESSION_NAME",
+                "-Daws.webIdentityTokenFile",
+                "-Daws.roleArn",
+            ),
             refreshes=True,
             source_url=JAVA_V2_CHAIN,
         ),
@@ -280,14 +309,16 @@ JAVA_V2 = SdkChain(
     profile_var_drops_env=False,
     explicit_profile_drops_env=False,
     refresh_window=RefreshWindow(
-        summary="STS-based providers (assume role, web identity): prefetch 5 min before expiry, stale (blocking) 1 min before",
+        summary="STS-based providers (assume role, web identity): prefetch 5 min before expiry, stale (blocking) 1 "
+        "min before",
         advisory_seconds=5 * 60,
         mandatory_seconds=60,
         source_url=JAVA_V2_STS,
     ),
     notes=(
         "System properties come first: -Daws.accessKeyId on the java command line beats every other source.",
-        "The profile name is -Daws.profile, then AWS_PROFILE, then 'default' (ProfileFileSystemSetting); AWS_DEFAULT_PROFILE is not read.",
+        "The profile name is -Daws.profile, then AWS_PROFILE, then 'default' (ProfileFileSystemSetting); "
+        "AWS_DEFAULT_PROFILE is not read.",
         "AWS_SECURITY_TOKEN is not read.",
     ),
     unconfirmed=("refresh window of the instance-profile and container providers",),
@@ -308,7 +339,13 @@ GO_V2 = SdkChain(
         ),
         Source(
             id="env",
-            reads=("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN"),
+            reads=(
+                "AWS_ACCESS_KEY_ID",
+                "AWS_ACCESS_KEY",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SECRET_KEY",
+                "AWS_SESSION_TOKEN",
+            ),
             refreshes=False,
             source_url=GO_V2_ENV,
             note="AWS_ACCESS_KEY / AWS_SECRET_KEY are read only when the first name is unset",
@@ -324,7 +361,8 @@ GO_V2 = SdkChain(
             reads=("~/.aws/config", "~/.aws/credentials", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"),
             refreshes=None,
             source_url=GO_V2_CHAIN,
-            note="in the profile: source_profile, static keys, credential_source, web_identity_token_file, sso, credential_process",
+            note="in the profile: source_profile, static keys, credential_source, web_identity_token_file, sso, "
+            "credential_process",
         ),
         Source(
             id="container",
@@ -359,7 +397,8 @@ GO_V2 = SdkChain(
         source_url=GO_V2_CACHE,
     ),
     notes=(
-        "Not a chain but a switch: the first branch that applies is taken, and its errors are returned (no fall-through).",
+        "Not a chain but a switch: the first branch that applies is taken, and its errors are returned (no "
+        "fall-through).",
         "A profile given in code beats environment keys; AWS_PROFILE does not (environment keys still win).",
         "The profile name is AWS_PROFILE, then AWS_DEFAULT_PROFILE (env_config.go).",
     ),
@@ -385,7 +424,12 @@ JS_V3 = SdkChain(
             source_url=JS_V3_ENV,
             note="skipped entirely when AWS_PROFILE is set or a profile is passed in code",
         ),
-        Source(id="sso", reads=("sso_session", "sso_start_url", "sso_account_id", "sso_role_name"), refreshes=True, source_url=JS_V3_CHAIN),
+        Source(
+            id="sso",
+            reads=("sso_session", "sso_start_url", "sso_account_id", "sso_role_name"),
+            refreshes=True,
+            source_url=JS_V3_CHAIN,
+        ),
         Source(
             id="ini",
             reads=("~/.aws/config", "~/.aws/credentials", "AWS_PROFILE"),
@@ -454,7 +498,12 @@ def markdown() -> str:
     """The tables as Markdown (the generated part of docs/sdks.md; a test keeps the two equal)."""
     lines: list[str] = []
     for chain in SDKS.values():
-        lines += [f"### `{chain.name}`: {chain.title}", "", f"Order from [{chain.source_url.rsplit('/', 1)[-1]}]({chain.source_url}); read at: {chain.read_at}.", ""]
+        lines += [
+            f"### `{chain.name}`: {chain.title}",
+            "",
+            f"Order from [{chain.source_url.rsplit('/', 1)[-1]}]({chain.source_url}); read at: {chain.read_at}.",
+            "",
+        ]
         if chain.sources:
             lines += ["| # | source | reads | refreshes | notes |", "|---|---|---|---|---|"]
             for i, s in enumerate(chain.sources, 1):
@@ -471,7 +520,11 @@ def markdown() -> str:
                 f"token {', '.join(f'`{v}`' for v in chain.token_vars)} (first set name wins)."
             ),
             f"- Profile: {', '.join(f'`{v}`' for v in chain.profile_vars)}"
-            + (f", `-D{chain.profile_property}` ({'before' if chain.profile_property_first else 'after'} the variable)" if chain.profile_property else "")
+            + (
+                f", `-D{chain.profile_property}` ({'before' if chain.profile_property_first else 'after'} the variable)"
+                if chain.profile_property
+                else ""
+            )
             + ", else `default`."
             + (" Setting it skips environment credentials." if chain.profile_var_drops_env else ""),
             f"- Refresh window: {chain.refresh_window.summary} ([source]({chain.refresh_window.source_url})).",
