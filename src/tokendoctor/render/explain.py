@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tokendoctor import __version__
-from tokendoctor.explain import Explanation
+from tokendoctor.explain.model import Explanation
 from tokendoctor.render.text import print_causes
 from tokendoctor.timefmt import span
 
