@@ -22,35 +22,197 @@ SCHEMA = json.loads(files("tokendoctor").joinpath("resources/explain.schema.json
 
 # file: family, service, operation, sdk, request id, http status, skew seconds, first cause
 EXPECTED: dict[str, tuple] = {
-    "java-v1-s3-expired-token.txt": ("ExpiredToken", "s3", "PutObject", "java-v1", "C043EEA5A00B5DF8", 400, None, "TD202"),
-    "java-v1-imds-expired-token.txt": ("ExpiredToken", "sqs", "ReceiveMessage", "java-v1", "6f1c2b0e-8d4a-5b7e-9c3f-2a1d0e4b6c88", 403, None, "TD304"),
-    "java-v1-dynamodb-unrecognized-client.txt": ("UnrecognizedClientException", "dynamodb", "GetItem", "java-v1", "R8L5B1LS2V3TFM0QH4VK7PA3PNVV4KQNSO5AEMVJF66Q9ASUAAJG", 400, None, "TD104"),
+    "java-v1-s3-expired-token.txt": (
+        "ExpiredToken",
+        "s3",
+        "PutObject",
+        "java-v1",
+        "C043EEA5A00B5DF8",
+        400,
+        None,
+        "TD202",
+    ),
+    "java-v1-imds-expired-token.txt": (
+        "ExpiredToken",
+        "sqs",
+        "ReceiveMessage",
+        "java-v1",
+        "6f1c2b0e-8d4a-5b7e-9c3f-2a1d0e4b6c88",
+        403,
+        None,
+        "TD304",
+    ),
+    "java-v1-dynamodb-unrecognized-client.txt": (
+        "UnrecognizedClientException",
+        "dynamodb",
+        "GetItem",
+        "java-v1",
+        "R8L5B1LS2V3TFM0QH4VK7PA3PNVV4KQNSO5AEMVJF66Q9ASUAAJG",
+        400,
+        None,
+        "TD104",
+    ),
     "java-v1-no-credentials.txt": ("NoCredentials", "s3", "ListBuckets", "java-v1", None, None, None, "TD201"),
-    "java-v2-sts-expired-token.txt": ("ExpiredToken", "sts", "GetCallerIdentity", "java-v2", "69d599e0-7b94-4cf4-a564-fc698225471f", 403, None, "TD202"),
+    "java-v2-sts-expired-token.txt": (
+        "ExpiredToken",
+        "sts",
+        "GetCallerIdentity",
+        "java-v2",
+        "69d599e0-7b94-4cf4-a564-fc698225471f",
+        403,
+        None,
+        "TD202",
+    ),
     "java-v2-no-credentials.txt": ("NoCredentials", None, None, "java-v2", None, None, None, "TD201"),
     "python-s3-expired-token.txt": ("ExpiredToken", None, "PutObject", "python", None, None, None, "TD202"),
-    "python-signature-expired.txt": ("InvalidSignatureException", None, "CompareFaces", "python", None, None, -200813, "TD503"),
+    "python-signature-expired.txt": (
+        "InvalidSignatureException",
+        None,
+        "CompareFaces",
+        "python",
+        None,
+        None,
+        -200813,
+        "TD503",
+    ),
     "python-no-credentials.txt": ("NoCredentials", None, None, "python", None, None, None, "TD201"),
     "python-sso-token-expired.txt": ("SSOTokenExpired", None, None, "python", None, None, None, "TD206"),
-    "python-refreshed-still-expired.txt": ("RefreshedCredentialsExpired", None, None, "python", None, None, None, "TD304"),
+    "python-refreshed-still-expired.txt": (
+        "RefreshedCredentialsExpired",
+        None,
+        None,
+        "python",
+        None,
+        None,
+        None,
+        "TD304",
+    ),
     "python-mfa-refresh.txt": ("MFARequired", None, None, "python", None, None, None, "TD209"),
-    "python-web-identity-expired.txt": ("ExpiredTokenException", None, "AssumeRoleWithWebIdentity", "python", None, None, None, "TD207"),
+    "python-web-identity-expired.txt": (
+        "ExpiredTokenException",
+        None,
+        "AssumeRoleWithWebIdentity",
+        "python",
+        None,
+        None,
+        None,
+        "TD207",
+    ),
     "cli-s3-expired-token.txt": ("ExpiredToken", "s3", "ListObjectsV2", "cli", None, None, None, "TD202"),
-    "cli-sts-invalid-client-token.txt": ("InvalidClientTokenId", "sts", "GetCallerIdentity", "cli", None, None, None, "TD104"),
-    "go-v2-sts-expired-token.txt": ("ExpiredToken", "sts", "GetCallerIdentity", "go-v2", "87fecadb-d8fc-43ac-8147-a6f49179ce6d", 403, None, "TD202"),
+    "cli-sts-invalid-client-token.txt": (
+        "InvalidClientTokenId",
+        "sts",
+        "GetCallerIdentity",
+        "cli",
+        None,
+        None,
+        None,
+        "TD104",
+    ),
+    "go-v2-sts-expired-token.txt": (
+        "ExpiredToken",
+        "sts",
+        "GetCallerIdentity",
+        "go-v2",
+        "87fecadb-d8fc-43ac-8147-a6f49179ce6d",
+        403,
+        None,
+        "TD202",
+    ),
     "go-v2-imds-no-role.txt": ("NoCredentials", "ec2imds", "GetMetadata", "go-v2", None, 404, None, "TD303"),
-    "go-v2-imds-timeout-eks.txt": ("NoCredentials", "elbv2", "DescribeLoadBalancers", "go-v2", None, None, None, "TD301"),
-    "go-v1-sqs-expired-token.txt": ("ExpiredToken", None, None, "go-v1", "0b1f3c8e-2d4a-5e6f-8a9b-7c6d5e4f3a2b", 403, None, "TD202"),
-    "go-v1-kinesis-signature-expired.txt": ("InvalidSignatureException", None, None, "go-v1", "9a2bed25-8fc4-11e5-b0cc-6bf2f0e1ff85", 400, -931, "TD503"),
-    "go-v1-ec2-request-expired.txt": ("RequestExpired", None, None, "go-v1", "334f1126-6632-4a95-afbe-987edcc34246", 400, None, "TD202"),
-    "js-v3-sqs-expired-token.txt": ("ExpiredToken", "sqs", None, "js-v3", "5b9f0c1e-3a5d-5c9e-9d0e-0f2b7a6c1d44", 403, None, "TD202"),
+    "go-v2-imds-timeout-eks.txt": (
+        "NoCredentials",
+        "elbv2",
+        "DescribeLoadBalancers",
+        "go-v2",
+        None,
+        None,
+        None,
+        "TD301",
+    ),
+    "go-v1-sqs-expired-token.txt": (
+        "ExpiredToken",
+        None,
+        None,
+        "go-v1",
+        "0b1f3c8e-2d4a-5e6f-8a9b-7c6d5e4f3a2b",
+        403,
+        None,
+        "TD202",
+    ),
+    "go-v1-kinesis-signature-expired.txt": (
+        "InvalidSignatureException",
+        None,
+        None,
+        "go-v1",
+        "9a2bed25-8fc4-11e5-b0cc-6bf2f0e1ff85",
+        400,
+        -931,
+        "TD503",
+    ),
+    "go-v1-ec2-request-expired.txt": (
+        "RequestExpired",
+        None,
+        None,
+        "go-v1",
+        "334f1126-6632-4a95-afbe-987edcc34246",
+        400,
+        None,
+        "TD202",
+    ),
+    "js-v3-sqs-expired-token.txt": (
+        "ExpiredToken",
+        "sqs",
+        None,
+        "js-v3",
+        "5b9f0c1e-3a5d-5c9e-9d0e-0f2b7a6c1d44",
+        403,
+        None,
+        "TD202",
+    ),
     "js-v3-credentials-provider.txt": ("NoCredentials", "dynamodb", None, "js-v3", None, None, None, "TD201"),
     "js-v2-signature-expired.txt": ("InvalidSignatureException", None, None, "js-v2", None, 400, -1078, "TD503"),
     "serverless-signature-not-yet-current.txt": ("SignatureNotYetCurrent", None, None, None, None, None, 314, "TD503"),
-    "php-s3-request-time-too-skewed.txt": ("RequestTimeTooSkewed", "s3", "PutObject", "php", "9E09E2E8D09D863C", 403, 3583, "TD503"),
-    "s3-xml-request-time-too-skewed.txt": ("RequestTimeTooSkewed", None, None, None, "2J8ZFVZVVRA4T7CF", None, -172802, "TD503"),
-    "s3-xml-presigned-url-expired.txt": ("PresignedUrlExpired", None, None, None, "7QF1B9X3K2M8P4RS", None, None, "TD202"),
-    "s3-raw-http-expired-token-with-secrets.txt": ("ExpiredToken", "s3", None, None, "4B3F9C2A1D7E6F50", 400, None, "TD101"),
+    "php-s3-request-time-too-skewed.txt": (
+        "RequestTimeTooSkewed",
+        "s3",
+        "PutObject",
+        "php",
+        "9E09E2E8D09D863C",
+        403,
+        3583,
+        "TD503",
+    ),
+    "s3-xml-request-time-too-skewed.txt": (
+        "RequestTimeTooSkewed",
+        None,
+        None,
+        None,
+        "2J8ZFVZVVRA4T7CF",
+        None,
+        -172802,
+        "TD503",
+    ),
+    "s3-xml-presigned-url-expired.txt": (
+        "PresignedUrlExpired",
+        None,
+        None,
+        None,
+        "7QF1B9X3K2M8P4RS",
+        None,
+        None,
+        "TD202",
+    ),
+    "s3-raw-http-expired-token-with-secrets.txt": (
+        "ExpiredToken",
+        "s3",
+        None,
+        None,
+        "4B3F9C2A1D7E6F50",
+        400,
+        None,
+        "TD101",
+    ),
     "unrecognised-connection-refused.txt": (None, None, None, "python", None, None, None, None),
 }
 SECRET_MARKERS = (
@@ -78,7 +240,13 @@ def test_corpus(name):
     result = explain(_text(name))
     err = result.error
     assert (err.family, err.service, err.operation, err.sdk, err.request_id, err.http_status, err.skew_seconds) == (
-        family, service, operation, sdk, request_id, status, skew,
+        family,
+        service,
+        operation,
+        sdk,
+        request_id,
+        status,
+        skew,
     )
     assert (result.causes[0].code if result.causes else None) == first
     if family is None:
@@ -96,13 +264,21 @@ def test_skew_direction_and_tolerance_come_from_the_message():
     behind = explain(_text("js-v2-signature-expired.txt")).error
     assert (behind.skew_direction, behind.max_skew_seconds, behind.category) == ("behind", 900, "clock")
     future = explain(_text("serverless-signature-not-yet-current.txt")).error
-    assert (future.skew_direction, future.max_skew_seconds, future.server_time) == ("ahead", 300, "2018-11-20T21:10:29Z")
+    assert (future.skew_direction, future.max_skew_seconds, future.server_time) == (
+        "ahead",
+        300,
+        "2018-11-20T21:10:29Z",
+    )
 
 
 def test_presigned_url_expiry_is_read():
     err = explain(_text("s3-xml-presigned-url-expired.txt")).error
     assert (err.code, err.expires_at, err.server_time, err.skew_seconds) == (
-        "AccessDenied", "2024-03-01T11:00:00Z", "2024-03-01T12:10:05Z", None)
+        "AccessDenied",
+        "2024-03-01T11:00:00Z",
+        "2024-03-01T12:10:05Z",
+        None,
+    )
 
 
 def test_time_formats():
@@ -117,7 +293,10 @@ def test_context_clues_reorder_the_causes():
     assert explain(plain).causes[0].code == "TD202"
     on_ec2 = plain + "\nbotocore.credentials Found credentials from IAM Role: app-role (InstanceMetadataProvider)"
     assert explain(on_ec2).causes[0].code == "TD304"
-    in_ecs = plain + "\nbotocore.credentials Found credentials in container provider (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)"
+    in_ecs = (
+        plain
+        + "\nbotocore.credentials Found credentials in container provider (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)"
+    )
     assert explain(in_ecs).causes[0].code == "TD306"
     chained = plain + "\n$ aws sts assume-role --role-arn arn:aws:iam::111122223333:role/deploy"
     codes = [c.code for c in explain(chained).causes]
@@ -198,7 +377,11 @@ def test_text_report(capsys):
 
 
 def test_non_utf8_stdin_is_replaced_not_fatal(monkeypatch, capsys):
-    _stdin(monkeypatch, b"\xff\xfe An error occurred (RequestExpired) when calling the DescribeInstances operation: Request has expired.\n")
+    _stdin(
+        monkeypatch,
+        b"\xff\xfe An error occurred (RequestExpired) when calling the DescribeInstances operation: Request has "
+        b"expired.\n",
+    )
     assert main(["explain", "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert (doc["error"]["family"], doc["error"]["operation"]) == ("RequestExpired", "DescribeInstances")

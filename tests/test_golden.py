@@ -47,7 +47,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b\d\d:\d\d(:\d\d)?Z"), "<TIME>"),
     (re.compile(r'"([a-z_]*(seconds|_ms)[a-z_]*)": -?[\d.e+-]+'), r'"\1": <N>'),
     # how the clock's sign changes the SDK's refresh moment (a live offset against the IMDS Date header)
-    (re.compile(r"\(AWS time\); (the clock is \S+ s \w+, so )?the SDK refreshes[^\"│\n]*"), "(AWS time); <REFRESH EFFECT>"),
+    (re.compile(r"\(AWS time\); (the clock is \S+ s \w+, so )?the SDK refreshes[^\"│\n]*"), "(AWS time); <REFRESH "
+                                                                                            "EFFECT>"),
     (re.compile(r"-?\d+(\.\d+)?( ?)(ms|s|sec|min|h|d|days?|hours?|minutes?|seconds?)\b"), r"<N>\2\3"),
     (re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):\d+"), r"\1:<PORT>"),
     (re.compile(r"\b([a-z_]+_(seconds|ms|ago))=[^,\s]+"), r"\1=<N>"),

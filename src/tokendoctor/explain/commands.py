@@ -5,7 +5,14 @@ from __future__ import annotations
 from tokendoctor.explain.model import ErrorFacts
 
 # SDK names as `tokendoctor check --sdk` knows them.
-_CHECK_SDK = {"python": "python", "cli": "cli-v2", "java-v1": "java-v1", "java-v2": "java-v2", "go-v2": "go-v2", "js-v3": "js-v3"}
+_CHECK_SDK = {
+    "python": "python",
+    "cli": "cli-v2",
+    "java-v1": "java-v1",
+    "java-v2": "java-v2",
+    "go-v2": "go-v2",
+    "js-v3": "js-v3",
+}
 
 
 def confirm_commands(facts: ErrorFacts) -> list[str]:

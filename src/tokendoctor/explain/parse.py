@@ -20,7 +20,8 @@ from tokendoctor.timefmt import iso, parse_time, sigv4_time_message
 #   api error CODE: MSG``
 # * Go v1: ``CODE: MSG\n\tstatus code: 403, request id: ID``
 # * JavaScript v3: ``CODE: MSG`` followed by ``$metadata: { httpStatusCode: 403, requestId: 'ID' ... }``
-# * JavaScript v2: ``CODE: MSG at Request.extractError (.../aws-sdk/lib/...)`` or ``{"code": "CODE", "statusCode": 400}``
+# * JavaScript v2: ``CODE: MSG at Request.extractError (.../aws-sdk/lib/...)``
+#   or ``{"code": "CODE", "statusCode": 400}``
 # * S3's XML error body (``<Code>``, ``<RequestTime>``, ``<ServerTime>``, ``<RequestId>``)
 # * the signature time messages: ``Signature expired: T1 is now earlier than T2 (T3 - 5 min.)`` and
 #   ``Signature not yet current: T1 is still later than T2 (T3 + 5 min.)``
@@ -58,23 +59,51 @@ _CODE_ALT = "|".join(sorted(_FAMILIES, key=len, reverse=True))
 _MESSAGE_FAMILY_PATTERNS: tuple[tuple[str, str, Category], ...] = (
     (r"Signature expired: \d{8}T\d{6}Z is now earlier than", "SignatureExpired", "clock"),
     (r"Signature not yet current: \d{8}T\d{6}Z is still later than", "SignatureNotYetCurrent", "clock"),
-    (r"difference between the request time and the (?:current|server'?s) time is too large", "RequestTimeTooSkewed", "clock"),
+    (
+        r"difference between the request time and the (?:current|server'?s) time is too large",
+        "RequestTimeTooSkewed",
+        "clock",
+    ),
     (r"Token has expired and refresh failed", "SSOTokenExpired", "sso"),
-    (r"SSO session associated with this profile (?:has expired|is invalid)|UnauthorizedSSOTokenError", "SSOTokenExpired", "sso"),
+    (
+        r"SSO session associated with this profile (?:has expired|is invalid)|UnauthorizedSSOTokenError",
+        "SSOTokenExpired",
+        "sso",
+    ),
     (r"Error loading SSO Token|SSOTokenLoadError|The SSO session .*? has expired", "SSOTokenExpired", "sso"),
-    (r"Credentials were refreshed, but the refreshed credentials are still expired", "RefreshedCredentialsExpired", "expired"),
+    (
+        r"Credentials were refreshed, but the refreshed credentials are still expired",
+        "RefreshedCredentialsExpired",
+        "expired",
+    ),
     (r"Cannot refresh credentials: MFA token required", "MFARequired", "expired"),
-    (r"The security token included in the request is expired|The provided token has expired", "ExpiredToken", "expired"),
+    (
+        r"The security token included in the request is expired|The provided token has expired",
+        "ExpiredToken",
+        "expired",
+    ),
     (r"\bRequest has expired\b", "RequestExpired", "expired"),
-    (r"The security token included in the request is invalid|The provided token is malformed", "InvalidClientTokenId", "invalid"),
+    (
+        r"The security token included in the request is invalid|The provided token is malformed",
+        "InvalidClientTokenId",
+        "invalid",
+    ),
     (r"AWS Access Key Id you provided does not exist", "InvalidAccessKeyId", "invalid"),
     (r"AWS was not able to validate the provided access credentials", "AuthFailure", "invalid"),
     (r"request signature we calculated does not match the signature you provided", "SignatureDoesNotMatch", "invalid"),
     (r"Partial credentials found in|PartialCredentialsError", "PartialCredentials", "no-credentials"),
     (r"The config profile \([^)]*\) could not be found|ProfileNotFound", "ProfileNotFound", "no-credentials"),
     (r"Unable to locate credentials|NoCredentialsError", "NoCredentials", "no-credentials"),
-    (r"Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain", "NoCredentials", "no-credentials"),
-    (r"failed to refresh cached credentials|NoCredentialProviders|no valid providers in chain", "NoCredentials", "no-credentials"),
+    (
+        r"Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain",
+        "NoCredentials",
+        "no-credentials",
+    ),
+    (
+        r"failed to refresh cached credentials|NoCredentialProviders|no valid providers in chain",
+        "NoCredentials",
+        "no-credentials",
+    ),
     (r"Could not load credentials from any providers|CredentialsProviderError", "NoCredentials", "no-credentials"),
     (r"Missing credentials in config|CredentialsError: Missing credentials", "NoCredentials", "no-credentials"),
     (r"Error when retrieving credentials from", "CredentialRetrievalError", "no-credentials"),
@@ -87,21 +116,53 @@ _MESSAGE_FAMILIES: tuple[tuple[re.Pattern[str], str, Category], ...] = tuple(
 _CLUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(p.removeprefix("(?-i)"), 0 if p.startswith("(?-i)") else re.IGNORECASE))
     for name, p in (
-        ("instance-metadata", (r"InstanceProfileCredentials|InstanceMetadata|ec2[ _-]?metadata|\bimds\b|ec2imds|"
-         r"EC2RoleProvider|EC2CredentialsFetcher|169\.254\.169\.254|fromInstanceMetadata|iam/security-credentials")),
-        ("container", (r"ContainerCredentials|169\.254\.170\.2|AWS_CONTAINER_CREDENTIALS|fromContainerMetadata|"
-         r"EC2ContainerCredentialsProviderWrapper|ECSCredentials|EcsContainer|pod identity")),
+        (
+            "instance-metadata",
+            (
+                r"InstanceProfileCredentials|InstanceMetadata|ec2[ _-]?metadata|\bimds\b|ec2imds|"
+                r"EC2RoleProvider|EC2CredentialsFetcher|169\.254\.169\.254|fromInstanceMetadata|iam/security-credentials"
+            ),
+        ),
+        (
+            "container",
+            (
+                r"ContainerCredentials|169\.254\.170\.2|AWS_CONTAINER_CREDENTIALS|fromContainerMetadata|"
+                r"EC2ContainerCredentialsProviderWrapper|ECSCredentials|EcsContainer|pod identity"
+            ),
+        ),
         ("web-identity", r"WebIdentity|AWS_WEB_IDENTITY_TOKEN_FILE|fromTokenFile|AssumeRoleWithWebIdentity|IRSA"),
-        ("sso", r"\bsso\b|SSOCredentials|SsoCredentials|fromSSO|sso_session|sso_start_url|IAM Identity Center|oidc\.[a-z0-9-]+\.amazonaws"),
-        ("assume-role", (r"assume-role|AssumeRole(?!WithWebIdentity)|STSAssumeRoleSession|StsAssumeRole|AssumeRoleProvider|"
-         r"fromTemporaryCredentials|role_arn|source_profile|role chaining")),
-        ("environment", (r"EnvironmentVariableCredentials|EnvProvider|fromEnv\b|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|"
-         r"environment variables?")),
-        ("profile-file", r"(?-i)\bProfileCredentialsProvider|SharedCredentials|aws_session_token|~/\.aws/credentials|fromIni"),
+        (
+            "sso",
+            r"\bsso\b|SSOCredentials|SsoCredentials|fromSSO|sso_session|sso_start_url|IAM Identity "
+            r"Center|oidc\.[a-z0-9-]+\.amazonaws",
+        ),
+        (
+            "assume-role",
+            (
+                r"assume-role|AssumeRole(?!WithWebIdentity)|STSAssumeRoleSession|StsAssumeRole|AssumeRoleProvider|"
+                r"fromTemporaryCredentials|role_arn|source_profile|role chaining"
+            ),
+        ),
+        (
+            "environment",
+            (
+                r"EnvironmentVariableCredentials|EnvProvider|fromEnv\b|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|"
+                r"environment variables?"
+            ),
+        ),
+        (
+            "profile-file",
+            r"(?-i)\bProfileCredentialsProvider|SharedCredentials|aws_session_token|~/\.aws/credentials|fromIni",
+        ),
         ("metadata-disabled", r"AWS_EC2_METADATA_DISABLED"),
         ("mfa", r"mfa_serial|MFA token"),
-        ("unreachable", (r"Failed to connect to service endpoint|Unable to connect to|connection refused|No route to host|"
-         r"request send failed|connect: network is unreachable")),
+        (
+            "unreachable",
+            (
+                r"Failed to connect to service endpoint|Unable to connect to|connection refused|No route to host|"
+                r"request send failed|connect: network is unreachable"
+            ),
+        ),
         ("timeout", r"context deadline exceeded|timed? ?out|TimeoutError|connect timeout|request canceled"),
         ("not-found-404", r"StatusCode: 404|status code: 404|\b404 Not Found"),
     )
@@ -124,19 +185,33 @@ _SDK_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for sdk, p in (
         ("java-v2", r"software\.amazon\.awssdk\.|\(Service: [^,;()]+, Status Code: \d{3}, Request ID"),
         ("java-v1", r"com\.amazonaws\.|\(Service: [^;()]+; Status Code: \d{3}; Error Code"),
-        ("go-v2", r"operation error [^:,]+: \w+|aws-sdk-go-v2|failed to refresh cached credentials|get identity: get credentials"),
+        (
+            "go-v2",
+            r"operation error [^:,]+: \w+|aws-sdk-go-v2|failed to refresh cached credentials|get identity: get "
+            r"credentials",
+        ),
         ("go-v1", r"^\s*status code: \d{3}, request id|aws-sdk-go/|NoCredentialProviders: no valid providers"),
         ("js-v3", r"\$metadata|@aws-sdk/|@smithy/|CredentialsProviderError|throwDefaultError|de_\w+CommandError"),
         ("js-v2", r"aws-sdk/lib/|Request\.extractError|\"retryable\"\s*:|retryable: (?:true|false)"),
         ("python", r"botocore|boto3|Traceback \(most recent call last\)|ClientError: An error occurred"),
-        ("cli", r"^\s*(?:\$\s+)?aws\s+[a-z0-9-]+\s+[a-z0-9-]+|^aws: \[?ERROR\]?|^\s*An error occurred \(\w+\) when calling the \w+ operation"),
+        (
+            "cli",
+            r"^\s*(?:\$\s+)?aws\s+[a-z0-9-]+\s+[a-z0-9-]+|^aws: \[?ERROR\]?|^\s*An error occurred \(\w+\) when "
+            r"calling the \w+ operation",
+        ),
         ("php", r"Aws\\[A-Za-z0-9]+\\Exception|Error executing \"\w+\" on \""),
         ("dotnet", r"Amazon\.Runtime\.|Amazon\.[A-Za-z0-9]+\.Model\.|AmazonServiceException"),
     )
 )
 
-_BOTO_OP = re.compile(r"An error occurred \((?P<code>[\w.]+)\) when calling the (?P<op>\w+) operation(?: \(reached max retries: \d+\))?: ?(?P<msg>[^\n]*)")
-_JAVA1 = re.compile(r"\(Service: (?P<svc>[^;()]+); Status Code: (?P<status>\d{3}); Error Code: (?P<code>[\w.]+); Request ID: (?P<rid>[^;()\s]+)")
+_BOTO_OP = re.compile(
+    r"An error occurred \((?P<code>[\w.]+)\) when calling the (?P<op>\w+) operation(?: \(reached max retries: "
+    r"\d+\))?: ?(?P<msg>[^\n]*)"
+)
+_JAVA1 = re.compile(
+    r"\(Service: (?P<svc>[^;()]+); Status Code: (?P<status>\d{3}); Error Code: (?P<code>[\w.]+); Request ID: "
+    r"(?P<rid>[^;()\s]+)"
+)
 _JAVA2 = re.compile(r"\(Service: (?P<svc>[^,;()]+), Status Code: (?P<status>\d{3}), Request ID: (?P<rid>[^,;()\s]+)")
 _JAVA_EXC = re.compile(r"(?:com\.amazonaws|software\.amazon\.awssdk)\.services\.(?P<svc>\w+)\.model\.(?P<cls>\w+)")
 _JAVA_PKG = re.compile(r"(?:com\.amazonaws|software\.amazon\.awssdk)\.services\.(?P<svc>\w+)\.")
@@ -146,8 +221,12 @@ _XML = {
     tag: re.compile(rf"<{tag}>\s*([^<]*?)\s*</{tag}>")
     for tag in ("Code", "Message", "RequestId", "RequestTime", "ServerTime", "MaxAllowedSkewMilliseconds", "Expires")
 }
-_CODE_AT_LINE = re.compile(rf"(?:^|[\s:\]'\"(])(?:[\w.]+\.)?(?P<code>{_CODE_ALT})(?::| \(client\))\s+(?P<msg>[^\n]*)", re.MULTILINE)
-_CODE_FIELD = re.compile(rf"""(?i)\b(?:code|Code|name|__type|x-amzn-ErrorType)['"]?\s*[:=]\s*['"]?(?:[\w.:/#]*[#.])?(?P<code>{_CODE_ALT})\b""")
+_CODE_AT_LINE = re.compile(
+    rf"(?:^|[\s:\]'\"(])(?:[\w.]+\.)?(?P<code>{_CODE_ALT})(?::| \(client\))\s+(?P<msg>[^\n]*)", re.MULTILINE
+)
+_CODE_FIELD = re.compile(
+    rf"""(?i)\b(?:code|Code|name|__type|x-amzn-ErrorType)['"]?\s*[:=]\s*['"]?(?:[\w.:/#]*[#.])?(?P<code>{_CODE_ALT})\b"""
+)
 _CODE_ANYWHERE = re.compile(rf"\b(?P<code>{_CODE_ALT})\b")
 
 _REQUEST_ID = tuple(
@@ -180,7 +259,10 @@ _JS3_CLIENT = re.compile(r"@aws-sdk/client-([a-z0-9-]+)")
 _JS_OP = re.compile(r"\b(?:de_|deserializeAws_\w+?)(?P<op>[A-Z]\w+?)Command(?:Error)?\b|\b(?P<op2>[A-Z]\w+?)Command\b")
 _JAVA_OP = re.compile(r"(?P<cls>Amazon\w*Client|AWS\w*Client|Default\w+Client|\w+AsyncClient)\.(?P<op>[a-z]\w*)\(")
 _JAVA_SKIP = {"invoke", "doInvoke", "execute", "beforeClientExecution", "doExecute", "lambda", "init", "access"}
-_CLI_CMD = re.compile(r"(?m)^\s*(?:\$\s+|#\s+|>\s+)?aws\s+(?:--[\w-]+(?:[ =][^\s-][^\s]*)?\s+)*(?P<svc>[a-z][a-z0-9-]+)\s+(?P<op>[a-z][a-z0-9-]+)")
+_CLI_CMD = re.compile(
+    r"(?m)^\s*(?:\$\s+|#\s+|>\s+)?aws\s+(?:--[\w-]+(?:[ "
+    r"=][^\s-][^\s]*)?\s+)*(?P<svc>[a-z][a-z0-9-]+)\s+(?P<op>[a-z][a-z0-9-]+)"
+)
 _PHP_OP = re.compile(r'Error executing "(?P<op>\w+)" on "(?P<url>[^"]+)"')
 _HOST = re.compile(r"\b([a-z0-9][a-z0-9.-]*)\.amazonaws\.com(?:\.cn)?\b", re.IGNORECASE)
 _ACCESS_KEY_MASKED = re.compile(r"\b(?:AKIA|ASIA)…[A-Z0-9]{4}\b")  # as scrub() leaves a key id
@@ -219,7 +301,9 @@ def _service_id(raw: str | None) -> str | None:
 
 def _service_from_host(text: str) -> str | None:
     for match in _HOST.finditer(text):
-        labels = [x for x in match[1].lower().split(".") if x and not _REGION.match(x) and x not in ("dualstack", "fips")]
+        labels = [
+            x for x in match[1].lower().split(".") if x and not _REGION.match(x) and x not in ("dualstack", "fips")
+        ]
         if not labels:
             continue
         label = labels[-1]

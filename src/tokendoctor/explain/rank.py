@@ -114,4 +114,5 @@ def rank(facts: ErrorFacts) -> list[RankedCause]:
         )
     return causes
 
+
 __all__ = ["rank"]

@@ -36,7 +36,9 @@ def render_json(explanation: Explanation, **_: Any) -> str:
     return json.dumps(document(explanation), indent=2, default=str) + "\n"
 
 
-def render_text(explanation: Explanation, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any) -> str:
+def render_text(
+    explanation: Explanation, *, color: bool = False, width: int = 100, verbose: bool = False, **_: Any
+) -> str:
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
     out = console.print
@@ -57,17 +59,23 @@ def render_text(explanation: Explanation, *, color: bool = False, width: int = 1
         out(escape(f"  error code: {err.code}"))
     if err.message:
         out(escape(f"  message: {err.message}"))
-    facts = [f"request id {err.request_id}" if err.request_id else "", f"HTTP {err.http_status}" if err.http_status else "",
-             f"key {err.access_key_id}" if err.access_key_id else ""]
+    facts = [
+        f"request id {err.request_id}" if err.request_id else "",
+        f"HTTP {err.http_status}" if err.http_status else "",
+        f"key {err.access_key_id}" if err.access_key_id else "",
+    ]
     if any(facts):
         out(escape("  " + ", ".join(f for f in facts if f)))
     if err.skew_seconds is not None:
         direction = {"ahead": "ahead of", "behind": "behind"}.get(err.skew_direction or "", "in step with")
-        out(escape(
-            f"  clock: request signed at {err.request_time}, AWS's time {err.server_time}: the signing machine's clock "
-            f"was {span(err.skew_seconds, precise=True)} {direction} AWS (skew {err.skew_seconds:+d} s"
-            + (f", AWS allows {err.max_skew_seconds} s)" if err.max_skew_seconds else ")")
-        ))
+        out(
+            escape(
+                f"  clock: request signed at {err.request_time}, AWS's time {err.server_time}: the signing machine's "
+                "clock "
+                f"was {span(err.skew_seconds, precise=True)} {direction} AWS (skew {err.skew_seconds:+d} s"
+                + (f", AWS allows {err.max_skew_seconds} s)" if err.max_skew_seconds else ")")
+            )
+        )
     if err.expires_at:
         out(escape(f"  expired at {err.expires_at}" + (f", AWS's time {err.server_time}" if err.server_time else "")))
     if verbose and err.clues:
@@ -75,7 +83,10 @@ def render_text(explanation: Explanation, *, color: bool = False, width: int = 1
     out()
     print_causes(console, explanation.causes, verbose=verbose)
     if explanation.confirm:
-        out("[bold]Confirm on the machine that failed[/]" + (" (PID = the failing process's id)" if any("PID" in c for c in explanation.confirm) else ""))
+        out(
+            "[bold]Confirm on the machine that failed[/]"
+            + (" (PID = the failing process's id)" if any("PID" in c for c in explanation.confirm) else "")
+        )
         for command in explanation.confirm:
             out(f"  {escape(command)}")
     out(f"[dim]exit code {explanation.exit_code}[/]")
