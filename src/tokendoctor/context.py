@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tokendoctor.redact import Redactor
 
@@ -106,7 +106,7 @@ class Context:
             slot = self._memo.get(key)
             if slot is None:
                 slot = self._memo[key] = _Once()
-        return slot.get(compute)  # type: ignore[no-any-return]
+        return cast(T, slot.get(compute))
 
     def path(self, absolute: str) -> Path:
         """Map an absolute system path (``/sys/...``) under :attr:`root`."""

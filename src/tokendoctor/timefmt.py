@@ -30,7 +30,7 @@ def parse_time(value: object) -> _dt.datetime | None:
     from botocore.utils import parse_timestamp
 
     try:
-        return _utc(parse_timestamp(value))  # type: ignore[arg-type]
+        return _utc(parse_timestamp(value))
     except (ValueError, TypeError, OverflowError):
         return None
 

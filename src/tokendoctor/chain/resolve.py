@@ -53,10 +53,11 @@ def file_problem(path: str) -> str | None:
         parser.read_string(text, source=str(p))
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
-        line = getattr(exc, "lineno", None)
-        if line is None and getattr(exc, "errors", None):
-            line = exc.errors[0][0]  # type: ignore[attr-defined]
-        where = f" (line {line})" if line else ""
+        lineno: Any = getattr(exc, "lineno", None)
+        errors = getattr(exc, "errors", None)
+        if lineno is None and errors:
+            lineno = errors[0][0]
+        where = f" (line {lineno})" if lineno else ""
         return f"cannot be parsed{where}: {first[:160]}"
     return None
 

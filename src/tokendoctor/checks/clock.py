@@ -25,7 +25,7 @@ from typing import Any
 from tokendoctor.chain.botocore_private import refresh_windows
 from tokendoctor.context import Context
 from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, SIGV4_TOLERANCE_SECONDS
-from tokendoctor.models import CheckResult, Finding
+from tokendoctor.models import CheckResult, CheckStatus, Finding
 from tokendoctor.probes import ntp as _ntp
 from tokendoctor.probes import timesync as _sync
 from tokendoctor.timefmt import iso, parse_time
@@ -61,7 +61,7 @@ def check(ctx: Context) -> CheckResult:
     on_ec2 = detect(ctx).on_ec2
     data = _data(ctx, measurement, sources, on_ec2)
     findings = _findings(data, measurement, sources)
-    status = "ok"
+    status: CheckStatus = "ok"
     detail = ""
     if data["offset_seconds"] is None and data["synchronized"] is None:
         status = "skipped"

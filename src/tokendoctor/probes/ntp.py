@@ -488,37 +488,37 @@ def query_server(spec: str, deadline: float, samples: int = SAMPLES) -> ServerRe
                     sent=sent,
                     answered=answered,
                 )
-    common = dict(server=spec, address=address, sent=sent, answered=answered)
+    common: dict[str, Any] = dict(server=spec, address=address, sent=sent, answered=answered)
     if good:
         best = min(good, key=lambda s: s.delay)
         lost = sent - answered
         note = f"{len(good)} of {sent} samples used" + (f"; {lost} lost" if lost else "")
         if rejected or garbage:
             note += f"; {len(rejected) + len(garbage)} discarded ({(rejected + garbage)[0]})"
-        return ServerResult(status="ok", best=best, reason=note, **common)  # type: ignore[arg-type]
+        return ServerResult(status="ok", best=best, reason=note, **common)
     if rejected:
-        return ServerResult(status="rejected", reason=rejected[-1], **common)  # type: ignore[arg-type]
+        return ServerResult(status="rejected", reason=rejected[-1], **common)
     if garbage:
-        return ServerResult(status="garbage", reason=garbage[-1], **common)  # type: ignore[arg-type]
+        return ServerResult(status="garbage", reason=garbage[-1], **common)
     if late:
         return ServerResult(
             status="timeout",
             reason=f"answers arrive later than the {SAMPLE_TIMEOUT:g} s a sample waits ({len(late)} late)",
             **common,
-        )  # type: ignore[arg-type]
+        )
     if strays:
         return ServerResult(
             status="garbage",
             reason=f"{len(strays)} replies did not answer our requests (origin timestamp not ours)",
             **common,
-        )  # type: ignore[arg-type]
+        )
     if refused:
         return ServerResult(
             status="unreachable", reason="port unreachable (ICMP): nothing listens on UDP " + str(port), **common
-        )  # type: ignore[arg-type]
+        )
     return ServerResult(
         status="timeout", reason=f"no answer to {sent} request(s) (UDP {port} blocked or server down)", **common
-    )  # type: ignore[arg-type]
+    )
 
 
 def measure(ctx: Context, selection: Selection | None = None, *, samples: int = SAMPLES) -> Measurement:
