@@ -160,3 +160,25 @@ def test_private_botocore_attributes_only_in_the_adapter() -> None:
             if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
                 owner = node.value.id if isinstance(node.value, ast.Name) else None
                 assert owner in ("self", "cls"), f"{module}:{node.lineno} reads .{node.attr}: move it to {adapter}"
+
+
+def test_every_cause_names_the_check_that_emits_it() -> None:
+    """From a cause code to its check, its test module and its doc row, without grep."""
+    from tokendoctor.catalogue import CAUSES
+    from tokendoctor.checks import ALL_CHECKS
+
+    names = {check.name for check in ALL_CHECKS}
+    docs = (SRC.parent / "docs" / "causes.md").read_text(encoding="utf-8")
+    for cause in CAUSES.values():
+        if cause.check == "runner":
+            sources = [MODULES[f"{PACKAGE}.runner"]]
+        else:
+            assert cause.check in names, f"{cause.code} names {cause.check!r}, which is not a registered check"
+            sources = [MODULES[f"{PACKAGE}.checks.{cause.check}"]]
+            if cause.check == "credentials":  # the chain analysis reports its findings through this check
+                sources += [p for m, p in MODULES.items() if m.startswith(f"{PACKAGE}.chain.")]
+            assert (Path(__file__).parent / f"test_check_{cause.check}.py").exists()
+        emitted = any(f'"{cause.code}"' in path.read_text(encoding="utf-8") for path in sources)
+        assert emitted, f"{cause.code} says the {cause.check} check emits it, but its source never does"
+        section = docs.split(f"### {cause.code} ", 1)[1].split("\n### ", 1)[0]
+        assert f"checks/{cause.check}.py" in section or cause.check == "runner", f"docs/causes.md: {cause.code}"

@@ -25,6 +25,9 @@ from tokendoctor.models import Severity
 @dataclass(frozen=True, kw_only=True)
 class Cause:
     code: str
+    check: str
+    """The check that emits it (``checks/<check>.py``, tested in ``tests/test_check_<check>.py``);
+    ``runner`` for the tool's own failures."""
     name: str
     severity: Severity
     title: str
@@ -36,6 +39,7 @@ class Cause:
 _CAUSES: tuple[Cause, ...] = (
     Cause(
         code="TD101",
+        check="credentials",
         name="static-temporary-env",
         severity="warning",
         priority=10,
@@ -57,6 +61,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD102",
+        check="credentials",
         name="env-shadows-profile",
         severity="warning",
         priority=20,
@@ -71,6 +76,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD103",
+        check="credentials",
         name="env-shadows-instance-role",
         severity="warning",
         priority=15,
@@ -84,6 +90,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD104",
+        check="credentials",
         name="partial-env-credentials",
         severity="error",
         priority=5,
@@ -98,6 +105,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD105",
+        check="credentials",
         name="profile-not-found",
         severity="error",
         priority=5,
@@ -110,6 +118,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD106",
+        check="credentials",
         name="profile-variable-conflict",
         severity="warning",
         priority=25,
@@ -122,6 +131,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD107",
+        check="credentials",
         name="env-overrides-web-identity",
         severity="warning",
         priority=30,
@@ -134,6 +144,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD108",
+        check="credentials",
         name="config-path-missing",
         severity="warning",
         priority=30,
@@ -143,6 +154,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD201",
+        check="credentials",
         name="no-credentials",
         severity="error",
         priority=5,
@@ -155,6 +167,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD202",
+        check="credentials",
         name="credentials-expired",
         severity="error",
         priority=1,
@@ -164,6 +177,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD203",
+        check="credentials",
         name="credentials-near-expiry",
         severity="error",
         priority=2,
@@ -173,6 +187,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD204",
+        check="credentials",
         name="static-temporary-file",
         severity="warning",
         priority=10,
@@ -188,6 +203,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD205",
+        check="credentials",
         name="config-unreadable",
         severity="error",
         priority=3,
@@ -197,6 +213,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD206",
+        check="credentials",
         name="sso-session-expired",
         severity="error",
         priority=2,
@@ -207,6 +224,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD207",
+        check="credentials",
         name="web-identity-token-expired",
         severity="error",
         priority=2,
@@ -217,6 +235,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD208",
+        check="credentials",
         name="conflicting-file-tokens",
         severity="warning",
         priority=9,  # before TD204: the stale aws_security_token is why a freshly written session still fails
@@ -226,6 +245,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD209",
+        check="credentials",
         name="mfa-blocks-refresh",
         severity="warning",
         priority=20,
@@ -237,6 +257,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD301",
+        check="imds",
         name="imds-hop-limit",
         severity="warning",
         priority=4,
@@ -254,6 +275,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD302",
+        check="imds",
         name="imds-unreachable",
         severity="warning",
         priority=4,
@@ -271,6 +293,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD303",
+        check="imds",
         name="imds-no-role",
         severity="warning",
         priority=4,
@@ -286,6 +309,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD304",
+        check="imds",
         name="imds-credentials-stale",
         severity="error",
         priority=1,
@@ -305,6 +329,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD305",
+        check="imds",
         name="imds-disabled",
         severity="warning",
         priority=4,  # as TD301-TD303: with nothing else in the chain, TD201 no-credentials is its symptom
@@ -318,6 +343,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD306",
+        check="container",
         name="container-credentials-failed",
         severity="error",
         priority=2,
@@ -334,6 +360,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD307",
+        check="imds",
         name="imds-bad-response",
         severity="warning",
         priority=4,
@@ -350,6 +377,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD401",
+        check="clock",
         name="clock-skew",
         severity="error",
         priority=3,
@@ -369,6 +397,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD402",
+        check="clock",
         name="clock-unsynchronized",
         severity="warning",
         priority=20,
@@ -384,6 +413,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD403",
+        check="clock",
         name="time-source-unreachable",
         severity="warning",
         priority=40,
@@ -399,6 +429,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD501",
+        check="live",
         name="token-rejected-expired",
         severity="error",
         priority=5,
@@ -414,6 +445,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD502",
+        check="live",
         name="token-invalid",
         severity="error",
         priority=6,
@@ -430,6 +462,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD503",
+        check="live",
         name="request-time-skewed",
         severity="error",
         priority=4,
@@ -442,6 +475,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD504",
+        check="process",
         name="process-outlived-credentials",
         severity="error",
         priority=0,  # before TD202: same expiry, plus the process's timeline and the need to restart it
@@ -460,6 +494,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD505",
+        check="live",
         name="role-chaining-cap",
         severity="warning",
         priority=25,
@@ -476,6 +511,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD506",
+        check="sdk",
         name="sdk-uses-other-source",
         severity="warning",
         priority=12,
@@ -491,6 +527,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD507",
+        check="sdk",
         name="java-system-property-credentials",
         severity="warning",
         priority=11,
@@ -506,6 +543,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD508",
+        check="sdk",
         name="sdk-reads-other-profile",
         severity="warning",
         priority=11,  # before TD506: reading another profile is why this SDK ends up with other credentials
@@ -520,6 +558,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD509",
+        check="sdk",
         name="sdk-env-variable-aliases",
         severity="warning",
         priority=22,
@@ -535,6 +574,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD510",
+        check="live",
         name="sts-unreachable",
         severity="warning",
         priority=60,
@@ -551,6 +591,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD901",
+        check="runner",
         name="check-crashed",
         severity="warning",
         priority=90,
@@ -560,6 +601,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD902",
+        check="runner",
         name="check-timed-out",
         severity="warning",
         priority=90,

@@ -209,13 +209,21 @@ def causes(as_json: bool) -> None:
 
     if as_json:
         rows = [
-            {"code": c.code, "name": c.name, "severity": c.severity, "title": c.title, "why": c.why, "fix": c.fix}
+            {
+                "code": c.code,
+                "name": c.name,
+                "severity": c.severity,
+                "check": c.check,
+                "title": c.title,
+                "why": c.why,
+                "fix": c.fix,
+            }
             for c in CAUSES.values()
         ]
         click.echo(json.dumps(rows, indent=2))
         return
     for c in CAUSES.values():
-        click.echo(f"{c.code}  {c.name:<32} {c.severity:<8} {c.title}")
+        click.echo(f"{c.code}  {c.name:<32} {c.severity:<8} {c.check:<12} {c.title}")
 
 
 @cli.command()
