@@ -22,7 +22,10 @@ def _where(check: str) -> str:
             "Emitted by: the runner (`src/tokendoctor/runner.py`); tested in `tests/test_ranking.py` "
             "and `tests/test_cli.py`."
         )
-    return f"Emitted by: the `{check}` check (`src/tokendoctor/checks/{check}.py`); tested in `tests/test_check_{check}.py`."
+    return (
+        f"Emitted by: the `{check}` check (`src/tokendoctor/checks/{check}.py`); "
+        f"tested in `tests/test_check_{check}.py`."
+    )
 
 
 def main() -> None:
