@@ -88,6 +88,9 @@ def render(report: Report, *, fail_on: str = "error", redact: Callable[[str], st
     failing = {"error", "warning"} if fail_on == "warning" else {"error"}
     root = ET.Element("testsuites", name="tokendoctor")
     suite = ET.SubElement(root, "testsuite", name=SUITE)
+    hostname = (report.sections.get("host") or {}).get("hostname")
+    if hostname:
+        suite.set("hostname", _clean(str(hostname), redact))
     props = ET.SubElement(suite, "properties")
     method = ((report.sections.get("credentials") or {}).get("resolved") or {}).get("method") or "none"
     facts = (("tool_version", __version__), ("status", report.status), ("exit_code", str(report.exit_code)), ("fail_on", fail_on), ("credentials_method", method))
