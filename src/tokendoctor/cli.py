@@ -287,6 +287,23 @@ def explain(
     raise SystemExit(result.exit_code)
 
 
+@cli.command()
+@click.argument("locations", nargs=-1, required=True, metavar="PATH|s3://BUCKET/PREFIX...")
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+@click.option("--timeout", type=Duration(), default="300", show_default=True, help="Overall deadline; reports not read by then are listed as unreadable.")
+def summarize(locations: tuple[str, ...], as_json: bool, fmt: str | None, timeout: float) -> None:
+    """Summarise many `check --json` reports (files, folders, S3 prefixes incl. Run Command stdout) as one fleet."""
+    from tokendoctor.render.summary import render_json, render_text
+    from tokendoctor.summarize import summarize as run_summary
+
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    fleet = run_summary(locations, deadline=timeout)
+    click.echo((render_json if as_json or fmt == "json" else render_text)(fleet), nl=False)
+    raise SystemExit(fleet.exit_code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one error boundary, so users see one line, never a traceback."""
     boundary = Boundary()
