@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fleet_reports import dumps, report  # noqa: E402
+from tests.fleet_reports import dumps, report
 
 
 def write_fleet(root: Path, count: int) -> int:

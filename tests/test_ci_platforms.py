@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import Machine
 from tests.test_ranking import jwt
 from tokendoctor.cli import main
-from tokendoctor.probes.platform import detect
 from tokendoctor.probes import ci
+from tokendoctor.probes.platform import detect
 
 SCHEMA = json.loads(files("tokendoctor").joinpath("resources/report.schema.json").read_text(encoding="utf-8"))
 OIDC_MARKERS = {

@@ -294,14 +294,19 @@ def explain(
 @click.option("--timeout", type=Duration(), default="300", show_default=True, help="Overall deadline; reports not read by then are listed as unreadable.")
 def summarize(locations: tuple[str, ...], as_json: bool, fmt: str | None, timeout: float) -> None:
     """Summarise many `check --json` reports (files, folders, S3 prefixes incl. Run Command stdout) as one fleet."""
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    raise SystemExit(execute_summarize(locations, "json" if as_json else (fmt or "text"), timeout))
+
+
+def execute_summarize(locations: tuple[str, ...], output_format: str, timeout: float) -> int:
+    """Read every report, print the fleet summary; return the exit code."""
     from tokendoctor.render.summary import render_json, render_text
     from tokendoctor.summarize import summarize as run_summary
 
-    if timeout <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     fleet = run_summary(locations, deadline=timeout)
-    click.echo((render_json if as_json or fmt == "json" else render_text)(fleet), nl=False)
-    raise SystemExit(fleet.exit_code)
+    click.echo((render_json if output_format == "json" else render_text)(fleet), nl=False)
+    return fleet.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
