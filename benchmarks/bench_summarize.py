@@ -44,7 +44,9 @@ def run_once(root: Path) -> tuple[float, int]:
         "sys.exit(rc)\n"
     )
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=600, check=False
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"summarize failed ({proc.returncode}): {proc.stderr[-500:]}")
@@ -57,10 +59,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     baseline = subprocess.run(
-        [sys.executable, "-c", "import resource, tokendoctor.cli, tokendoctor.summarize, tokendoctor.render.summary; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import resource, tokendoctor.cli, tokendoctor.summarize, tokendoctor.render.summary; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; interpreter + imports alone: {int(baseline.stdout) / 1024:.1f} MiB peak RSS")
+    alone = int(baseline.stdout) / 1024
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; interpreter + imports alone: {alone:.1f} MiB peak RSS"
+    )
     for count in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             size = write_fleet(Path(tmp), count)

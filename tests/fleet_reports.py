@@ -24,10 +24,22 @@ def report(i: int, *, host: bool = True, rng: random.Random | None = None) -> di
     causes = []
     for code in codes:
         cause = catalogue.get(code)
-        causes.append({"code": code, "name": cause.name, "severity": cause.severity, "title": cause.title, "evidence": {"n": i}, "fix": cause.fix})
+        causes.append(
+            {
+                "code": code,
+                "name": cause.name,
+                "severity": cause.severity,
+                "title": cause.title,
+                "evidence": {"n": i},
+                "fix": cause.fix,
+            }
+        )
     severities = {c["severity"] for c in causes}
     status = "error" if "error" in severities else "warning" if "warning" in severities else "ok"
-    checks = [{"name": name, "status": "ok", "duration_ms": rng.randrange(1, 900)} for name in ("credentials", "platform", "imds", "clock", "host")]
+    checks = [
+        {"name": name, "status": "ok", "duration_ms": rng.randrange(1, 900)}
+        for name in ("credentials", "platform", "imds", "clock", "host")
+    ]
     if i % 97 == 0:
         checks[2] = {"name": "imds", "status": "timeout", "duration_ms": 5000, "detail": "did not finish within 5s"}
     if i % 131 == 0:
@@ -40,7 +52,15 @@ def report(i: int, *, host: bool = True, rng: random.Random | None = None) -> di
         "exit_code": 1 if status == "error" else 0,
         "credentials": {
             "profile": "default",
-            "resolved": {"method": METHODS[i % len(METHODS)], "access_key_id": "ASIA…WXYZ", "temporary": True, "refreshable": True, "expires_at": None, "seconds_remaining": None, "expiry_source": None},
+            "resolved": {
+                "method": METHODS[i % len(METHODS)],
+                "access_key_id": "ASIA…WXYZ",
+                "temporary": True,
+                "refreshable": True,
+                "expires_at": None,
+                "seconds_remaining": None,
+                "expiry_source": None,
+            },
             "chain": [{"provider": "env", "status": "absent", "detail": "not set"}],
         },
         "platform": {"kind": "ec2", "on_ec2": True, "evidence": ["sys_vendor"]},
@@ -57,7 +77,11 @@ def report(i: int, *, host: bool = True, rng: random.Random | None = None) -> di
         "checks": checks,
     }
     if host:
-        doc["host"] = {"hostname": f"ip-10-0-{i // 256 % 256}-{i % 256}", "instance_id": f"i-{i:017x}", "region": "eu-west-1"}
+        doc["host"] = {
+            "hostname": f"ip-10-0-{i // 256 % 256}-{i % 256}",
+            "instance_id": f"i-{i:017x}",
+            "region": "eu-west-1",
+        }
     return doc
 
 

@@ -33,45 +33,81 @@ OIDC_MARKERS = {
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     # docs.github.com: "Store information in variables" (default environment variables)
     "github-actions": {
-        "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW": "deploy", "GITHUB_RUN_ID": "1658821493",
-        "GITHUB_REPOSITORY": "octo-org/octo-repo", "RUNNER_OS": "Linux", "RUNNER_ENVIRONMENT": "github-hosted",
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKFLOW": "deploy",
+        "GITHUB_RUN_ID": "1658821493",
+        "GITHUB_REPOSITORY": "octo-org/octo-repo",
+        "RUNNER_OS": "Linux",
+        "RUNNER_ENVIRONMENT": "github-hosted",
         # present when the job has `permissions: id-token: write`
         "ACTIONS_ID_TOKEN_REQUEST_URL": "https://pipelines.actions.githubusercontent.invalid/abc/idtoken?api-version=2.0",
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": OIDC_MARKERS["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
     },
     # docs.gitlab.com: "Predefined CI/CD variables reference"
     "gitlab-ci": {
-        "CI": "true", "GITLAB_CI": "true", "CI_JOB_ID": "50", "CI_PIPELINE_ID": "1000", "CI_SERVER_URL": "https://gitlab.example.com",
-        "CI_PROJECT_PATH": "group/project", "CI_RUNNER_ID": "10",
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_JOB_ID": "50",
+        "CI_PIPELINE_ID": "1000",
+        "CI_SERVER_URL": "https://gitlab.example.com",
+        "CI_PROJECT_PATH": "group/project",
+        "CI_RUNNER_ID": "10",
     },
     # circleci.com/docs: "Project values and variables" (built-in environment variables) and "OpenID Connect tokens"
     "circleci": {
-        "CI": "true", "CIRCLECI": "true", "CIRCLE_BUILD_NUM": "123", "CIRCLE_JOB": "deploy", "CIRCLE_PROJECT_REPONAME": "app",
-        "CIRCLE_OIDC_TOKEN": OIDC_MARKERS["CIRCLE_OIDC_TOKEN"], "CIRCLE_OIDC_TOKEN_V2": OIDC_MARKERS["CIRCLE_OIDC_TOKEN_V2"],
+        "CI": "true",
+        "CIRCLECI": "true",
+        "CIRCLE_BUILD_NUM": "123",
+        "CIRCLE_JOB": "deploy",
+        "CIRCLE_PROJECT_REPONAME": "app",
+        "CIRCLE_OIDC_TOKEN": OIDC_MARKERS["CIRCLE_OIDC_TOKEN"],
+        "CIRCLE_OIDC_TOKEN_V2": OIDC_MARKERS["CIRCLE_OIDC_TOKEN_V2"],
     },
     # support.atlassian.com: "Variables and secrets" (default variables) and "Integrate Pipelines ... using OIDC"
     "bitbucket-pipelines": {
-        "CI": "true", "BITBUCKET_BUILD_NUMBER": "42", "BITBUCKET_REPO_SLUG": "app", "BITBUCKET_WORKSPACE": "team",
+        "CI": "true",
+        "BITBUCKET_BUILD_NUMBER": "42",
+        "BITBUCKET_REPO_SLUG": "app",
+        "BITBUCKET_WORKSPACE": "team",
         "BITBUCKET_PIPELINE_UUID": "{0f3c1d2e-0000-4000-8000-000000000000}",
         "BITBUCKET_STEP_OIDC_TOKEN": OIDC_MARKERS["BITBUCKET_STEP_OIDC_TOKEN"],
     },
     # docs.aws.amazon.com/codebuild: "Environment variables in build environments"
     "codebuild": {
-        "CODEBUILD_BUILD_ID": "app-build:8f3d5c1e-0000-4000-8000-000000000000", "CODEBUILD_BUILD_NUMBER": "7",
-        "CODEBUILD_SRC_DIR": "/codebuild/output/src123/src", "AWS_REGION": "eu-west-1",
+        "CODEBUILD_BUILD_ID": "app-build:8f3d5c1e-0000-4000-8000-000000000000",
+        "CODEBUILD_BUILD_NUMBER": "7",
+        "CODEBUILD_SRC_DIR": "/codebuild/output/src123/src",
+        "AWS_REGION": "eu-west-1",
     },
     # buildkite.com/docs: "Environment variables"
     "buildkite": {
-        "CI": "true", "BUILDKITE": "true", "BUILDKITE_BUILD_NUMBER": "1514", "BUILDKITE_JOB_ID": "e44f9784-0000-4000-8000-000000000000",
-        "BUILDKITE_PIPELINE_SLUG": "app", "BUILDKITE_AGENT_ACCESS_TOKEN": OIDC_MARKERS["BUILDKITE_AGENT_ACCESS_TOKEN"],
+        "CI": "true",
+        "BUILDKITE": "true",
+        "BUILDKITE_BUILD_NUMBER": "1514",
+        "BUILDKITE_JOB_ID": "e44f9784-0000-4000-8000-000000000000",
+        "BUILDKITE_PIPELINE_SLUG": "app",
+        "BUILDKITE_AGENT_ACCESS_TOKEN": OIDC_MARKERS["BUILDKITE_AGENT_ACCESS_TOKEN"],
     },
     # jenkins.io: "Using environment variables" (env-vars.html)
     "jenkins": {
-        "JENKINS_URL": "https://jenkins.example.com/", "BUILD_ID": "311", "BUILD_NUMBER": "311", "JOB_NAME": "deploy",
-        "JENKINS_HOME": "/var/jenkins_home", "NODE_NAME": "built-in",
+        "JENKINS_URL": "https://jenkins.example.com/",
+        "BUILD_ID": "311",
+        "BUILD_NUMBER": "311",
+        "JOB_NAME": "deploy",
+        "JENKINS_HOME": "/var/jenkins_home",
+        "NODE_NAME": "built-in",
     },
 }
-OIDC = {"github-actions": True, "gitlab-ci": None, "circleci": True, "bitbucket-pipelines": True, "codebuild": None, "buildkite": None, "jenkins": None}
+OIDC = {
+    "github-actions": True,
+    "gitlab-ci": None,
+    "circleci": True,
+    "bitbucket-pipelines": True,
+    "codebuild": None,
+    "buildkite": None,
+    "jenkins": None,
+}
 
 
 @pytest.mark.parametrize("kind", sorted(ENVIRONMENTS))
@@ -114,7 +150,11 @@ def test_exported_session_versus_token_file(env: dict[str, str], mode: str) -> N
 
 def test_the_runner_location_wins_the_kind_but_ci_is_still_reported(machine: Machine) -> None:
     # A GitLab runner pod on EKS with IRSA: credentials come from the pod's token file.
-    machine.env.update(ENVIRONMENTS["gitlab-ci"], KUBERNETES_SERVICE_HOST="10.0.0.1", AWS_WEB_IDENTITY_TOKEN_FILE="/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
+    machine.env.update(
+        ENVIRONMENTS["gitlab-ci"],
+        KUBERNETES_SERVICE_HOST="10.0.0.1",
+        AWS_WEB_IDENTITY_TOKEN_FILE="/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    )
     plat = detect(machine.context())
     assert plat.kind == "eks-irsa" and plat.ci is not None and plat.ci.kind == "gitlab-ci"
     assert plat.ci.credentials == "web-identity-file"
@@ -131,7 +171,9 @@ def test_self_hosted_jenkins_on_ec2(machine: Machine) -> None:
 # ------------------------------------------------------------------ through the CLI
 
 
-def _check(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+def _check(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, dict[str, Any], str]:
     for name, value in machine.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TOKENDOCTOR_FS_ROOT", str(machine.root))
@@ -148,7 +190,11 @@ def _check(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     return rc, doc, text
 
 
-SESSION = {"AWS_ACCESS_KEY_ID": "ASIACIPLATFORMSSWXYZ", "AWS_SECRET_ACCESS_KEY": "ci-secret-MARKER-7a1e", "AWS_SESSION_TOKEN": "ci-token-MARKER-0c3f"}
+SESSION = {
+    "AWS_ACCESS_KEY_ID": "ASIACIPLATFORMSSWXYZ",
+    "AWS_SECRET_ACCESS_KEY": "ci-secret-MARKER-7a1e",
+    "AWS_SESSION_TOKEN": "ci-token-MARKER-0c3f",
+}
 
 
 @pytest.mark.parametrize(
@@ -163,7 +209,9 @@ SESSION = {"AWS_ACCESS_KEY_ID": "ASIACIPLATFORMSSWXYZ", "AWS_SECRET_ACCESS_KEY":
         ("jenkins", "credential_source = Ec2InstanceMetadata"),
     ],
 )
-def test_exported_session_gets_the_platforms_own_fix(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str, option: str) -> None:
+def test_exported_session_gets_the_platforms_own_fix(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str, option: str
+) -> None:
     machine.env.update({**ENVIRONMENTS[kind], **SESSION})
     rc, doc, _ = _check(machine, monkeypatch, capsys)
     top = doc["causes"][0]
@@ -174,20 +222,33 @@ def test_exported_session_gets_the_platforms_own_fix(machine: Machine, monkeypat
     assert rc == 0  # TD101 is a warning: the exit-code contract is unchanged
 
 
-def test_outside_ci_the_generic_fix_stays(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_outside_ci_the_generic_fix_stays(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     machine.env.update(SESSION)
     _, doc, _ = _check(machine, monkeypatch, capsys)
     assert doc["causes"][0]["code"] == "TD101" and "ci" not in doc["causes"][0]["evidence"]
     assert doc["causes"][0]["fix"].startswith("These are a copy of one STS session")
 
 
-def test_gitlab_token_file_expired_gets_the_id_tokens_advice(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gitlab_token_file_expired_gets_the_id_tokens_advice(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     token = machine.base / "gitlab-id-token"
     exp = int((dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).timestamp())
     token.write_text(jwt({"exp": exp, "iss": "https://gitlab.example.com", "aud": "sts.amazonaws.com"}))
-    machine.env.update(ENVIRONMENTS["gitlab-ci"], AWS_WEB_IDENTITY_TOKEN_FILE=str(token), AWS_ROLE_ARN="arn:aws:iam::123456789012:role/ci")
+    machine.env.update(
+        ENVIRONMENTS["gitlab-ci"],
+        AWS_WEB_IDENTITY_TOKEN_FILE=str(token),
+        AWS_ROLE_ARN="arn:aws:iam::123456789012:role/ci",
+    )
     rc, doc, _ = _check(machine, monkeypatch, capsys)
     td207 = next(c for c in doc["causes"] if c["code"] == "TD207")
     assert "GitLab CI: an `id_tokens:` token is valid for the job's timeout" in td207["fix"]
-    assert doc["platform"]["ci"] == {"kind": "gitlab-ci", "evidence": ["GITLAB_CI=true", "credentials: web-identity-file"], "oidc": None, "credentials": "web-identity-file"}
+    assert doc["platform"]["ci"] == {
+        "kind": "gitlab-ci",
+        "evidence": ["GITLAB_CI=true", "credentials: web-identity-file"],
+        "oidc": None,
+        "credentials": "web-identity-file",
+    }
     assert rc == 1

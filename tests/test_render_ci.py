@@ -61,7 +61,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def _run(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def _run(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     for name, value in machine.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TOKENDOCTOR_FS_ROOT", str(machine.root))
@@ -90,7 +92,9 @@ def test_markdown_text_cannot_inject_html_or_break_a_table() -> None:
 # ------------------------------------------------------------------ github through the CLI
 
 
-def test_github_warning_then_error_with_fail_on(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_warning_then_error_with_fail_on(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     machine.env.update(SESSION_ENV)  # TD101: a warning
     rc, out, _ = _run(machine, monkeypatch, capsys, "--format", "github")
     commands = parse_github(out)
@@ -103,8 +107,12 @@ def test_github_warning_then_error_with_fail_on(machine: Machine, monkeypatch: p
     assert rc == 1  # the exit-code contract does not depend on the format
 
 
-def test_github_error_and_step_summary(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    machine.env.update(SESSION_ENV, AWS_CREDENTIAL_EXPIRATION=(_now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+def test_github_error_and_step_summary(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    machine.env.update(
+        SESSION_ENV, AWS_CREDENTIAL_EXPIRATION=(_now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
     summary_file = tmp_path / "step_summary.md"
     summary_file.write_text("earlier step\n")
     machine.env["GITHUB_STEP_SUMMARY"] = str(summary_file)
@@ -121,14 +129,18 @@ def test_github_error_and_step_summary(machine: Machine, monkeypatch: pytest.Mon
         assert marker not in md
 
 
-def test_github_summary_path_that_is_not_a_file_is_a_warning_not_a_failure(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_github_summary_path_that_is_not_a_file_is_a_warning_not_a_failure(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     machine.env.update(SESSION_ENV, GITHUB_STEP_SUMMARY=str(tmp_path))  # a directory
     rc, out, err = _run(machine, monkeypatch, capsys, "--format", "github")
     assert rc == 0 and parse_github(out)
     assert err.startswith("tokendoctor: warning: could not write the job summary")
 
 
-def test_no_summary_without_the_variable(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_no_summary_without_the_variable(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     machine.env.update(SESSION_ENV)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -137,7 +149,9 @@ def test_no_summary_without_the_variable(machine: Machine, monkeypatch: pytest.M
     assert parse_github(out) and list(cwd.iterdir()) == []
 
 
-def test_github_hostile_values_stay_on_one_line(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_hostile_values_stay_on_one_line(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     hostile = "job,x:y%0A::error::injected\r\n::warning::also"
     machine.env["AWS_PROFILE"] = hostile  # a profile that does not exist: its name is in the evidence and fix
     machine.config("[default]\nregion = us-east-1\n")
@@ -158,8 +172,12 @@ def _junit(out: str) -> ET.Element:
     return ET.fromstring(out)
 
 
-def test_junit_failure_per_error_cause_and_warnings_as_system_out(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    machine.env.update(SESSION_ENV, AWS_CREDENTIAL_EXPIRATION=(_now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+def test_junit_failure_per_error_cause_and_warnings_as_system_out(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine.env.update(
+        SESSION_ENV, AWS_CREDENTIAL_EXPIRATION=(_now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
     rc, out, _ = _run(machine, monkeypatch, capsys, "--format", "junit")
     assert rc == 1
     root = _junit(out)
@@ -177,7 +195,9 @@ def test_junit_failure_per_error_cause_and_warnings_as_system_out(machine: Machi
     assert props["exit_code"] == "1" and props["status"] == "error"
 
 
-def test_junit_fail_on_warning_makes_warnings_failures(machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_junit_fail_on_warning_makes_warnings_failures(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     machine.env.update(SESSION_ENV)
     rc, out, _ = _run(machine, monkeypatch, capsys, "--format", "junit")
     assert rc == 0 and _junit(out).get("failures") == "0"
@@ -192,8 +212,18 @@ def test_junit_skipped_crashed_and_timed_out_checks() -> None:
     checks = (
         CheckResult(name="ok", duration_ms=12),
         CheckResult(name="skip", status="skipped", detail="not on EC2"),
-        CheckResult(name="boom", status="error", detail="ValueError: x", findings=(Finding(code="TD901", evidence={"check": "boom"}),)),
-        CheckResult(name="slow", status="timeout", detail="did not finish within 5s", findings=(Finding(code="TD902", evidence={"check": "slow"}),)),
+        CheckResult(
+            name="boom",
+            status="error",
+            detail="ValueError: x",
+            findings=(Finding(code="TD901", evidence={"check": "boom"}),),
+        ),
+        CheckResult(
+            name="slow",
+            status="timeout",
+            detail="did not finish within 5s",
+            findings=(Finding(code="TD902", evidence={"check": "slow"}),),
+        ),
     )
     causes = tuple(
         RankedCause(code=code, name=name, severity="error", title=name, why="w", evidence={"check": check}, fix="f")
@@ -211,7 +241,15 @@ def test_junit_skipped_crashed_and_timed_out_checks() -> None:
 
 def test_renderers_apply_the_redactor_before_escaping() -> None:
     secret = "sec%ret&<MARK>\nline2"
-    cause = RankedCause(code="TD101", name="static-temporary-env", severity="error", title=f"t {secret}", why="w", evidence={"x": secret}, fix=f"f {secret}")
+    cause = RankedCause(
+        code="TD101",
+        name="static-temporary-env",
+        severity="error",
+        title=f"t {secret}",
+        why="w",
+        evidence={"x": secret},
+        fix=f"f {secret}",
+    )
     check = CheckResult(name="credentials", findings=(Finding(code="TD101", evidence={"x": secret}),))
     report = Report(status="error", exit_code=1, causes=(cause,), checks=(check,), sections={})
 
@@ -224,7 +262,15 @@ def test_renderers_apply_the_redactor_before_escaping() -> None:
 
 
 def test_junit_drops_characters_xml_cannot_carry() -> None:
-    cause = RankedCause(code="TD205", name="n", severity="error", title="bad \x00\x1b byte", why="w", evidence={}, fix="f")
-    report = Report(status="error", exit_code=1, causes=(cause,), checks=(CheckResult(name="credentials", findings=(Finding(code="TD205"),)),), sections={})
+    cause = RankedCause(
+        code="TD205", name="n", severity="error", title="bad \x00\x1b byte", why="w", evidence={}, fix="f"
+    )
+    report = Report(
+        status="error",
+        exit_code=1,
+        causes=(cause,),
+        checks=(CheckResult(name="credentials", findings=(Finding(code="TD205"),)),),
+        sections={},
+    )
     root = _junit(render_junit(report))
     assert root.find("testsuite/testcase/failure").get("message") == "bad  byte"  # type: ignore[union-attr]

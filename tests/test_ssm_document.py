@@ -36,7 +36,9 @@ def render(values: dict[str, str]) -> str:
     params = {name: spec.get("default", "") for name, spec in DOC["parameters"].items()} | values
     for name, value in params.items():
         spec = DOC["parameters"][name]
-        assert re.search(spec["allowedPattern"], value) if "allowedPattern" in spec else value in spec["allowedValues"], (name, value)
+        assert (
+            re.search(spec["allowedPattern"], value) if "allowedPattern" in spec else value in spec["allowedValues"]
+        ), (name, value)
     return "\n".join(PLACEHOLDER.sub(lambda m: params[m[1]], line) for line in _lines()) + "\n"
 
 
@@ -58,14 +60,18 @@ def test_structure_of_a_schema_2_2_command_document() -> None:
     for name, spec in DOC["parameters"].items():
         assert re.fullmatch(r"[A-Za-z0-9]+", name)
         assert spec["type"] in PARAMETER_TYPES and spec.get("description")
-        assert "allowedPattern" in spec or "allowedValues" in spec, f"{name}: Run Command pastes values into a shell script"
+        assert "allowedPattern" in spec or "allowedValues" in spec, (
+            f"{name}: Run Command pastes values into a shell script"
+        )
         if "allowedPattern" in spec:
             assert re.search(spec["allowedPattern"], spec["default"]), name
         else:
             assert spec["default"] in spec["allowedValues"]
 
 
-@pytest.mark.parametrize("hostile", ["x'; touch /tmp/pwned; '", "$(id)", "`id`", "a\nb", "a;b", "a|b", "a&b", "~root/x' '"])
+@pytest.mark.parametrize(
+    "hostile", ["x'; touch /tmp/pwned; '", "$(id)", "`id`", "a\nb", "a;b", "a|b", "a&b", "~root/x' '"]
+)
 def test_parameters_cannot_break_out_of_the_script(hostile: str) -> None:
     for name, spec in DOC["parameters"].items():
         if "allowedPattern" in spec:
@@ -90,9 +96,19 @@ def _execute(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sh, "-c", script], capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
 
 
-def test_the_documents_command_lines_run_the_real_tokendoctor(venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_documents_command_lines_run_the_real_tokendoctor(
+    venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with NtpResponder() as ntp, NtpResponder() as ntp2:
-        script = render({"VenvDir": str(venv), "NtpServers": f"{ntp.address} {ntp2.address}", "MaxSkew": "7", "MinTtl": "2h", "Timeout": "8"})
+        script = render(
+            {
+                "VenvDir": str(venv),
+                "NtpServers": f"{ntp.address} {ntp2.address}",
+                "MaxSkew": "7",
+                "MinTtl": "2h",
+                "Timeout": "8",
+            }
+        )
         (tmp_path / "[1]").write_text("")  # a file a glob of "[1]" would match: `set -f` keeps server names literal
         proc = _execute(script, tmp_path)
     assert proc.returncode in (0, 1), proc.stderr

@@ -40,7 +40,9 @@ def test_generated_reports_are_real_check_documents() -> None:
         jsonschema.validate(report(i), REPORT_SCHEMA)
 
 
-def test_a_real_check_report_is_summarised(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_check_report_is_summarised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIASUMMARIZESESWXYZ")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "summarize-secret-MARKER")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "summarize-token-MARKER")
@@ -59,7 +61,9 @@ def test_folder_with_good_bad_and_hostile_entries(tmp_path: Path, capsys: pytest
     (fleet / "nested" / "deeper").mkdir(parents=True)
     for i in range(40):
         (fleet / ("nested" if i % 2 else "") / f"r{i}.json").write_bytes(dumps(report(i)))
-    (fleet / "nested" / "deeper" / "stdout").write_bytes(b"Collecting tokendoctor\nInstalling...\n" + dumps(report(1000)))
+    (fleet / "nested" / "deeper" / "stdout").write_bytes(
+        b"Collecting tokendoctor\nInstalling...\n" + dumps(report(1000))
+    )
     (fleet / "garbage.json").write_text("{not json")
     (fleet / "other.json").write_text('{"hello": 1}')
     (fleet / "future.json").write_text('{"schema_version": 2, "causes": []}')
@@ -107,7 +111,10 @@ def test_host_name_from_report_else_from_the_path() -> None:
     doc = report(5)
     assert host_name(doc, "x.json") == "ip-10-0-0-5 (i-00000000000000005)"
     bare = report(5, host=False)
-    assert host_name(bare, "s3://b/runs/cmd-1/i-0123456789abcdef0/awsrunShellScript/tokendoctor/stdout") == "i-0123456789abcdef0"
+    assert (
+        host_name(bare, "s3://b/runs/cmd-1/i-0123456789abcdef0/awsrunShellScript/tokendoctor/stdout")
+        == "i-0123456789abcdef0"
+    )
     assert host_name(bare, "/reports/web-3.json") == "web-3"
     hostile = {**bare, "host": {"hostname": "\x1b[31mred\x1b[0m\n" + "x" * 1000}}
     assert "\x1b" not in host_name(hostile, "x") and len(host_name(hostile, "x")) == 255
@@ -118,7 +125,9 @@ def test_parse_report_takes_the_document_after_installer_output() -> None:
     assert doc is not None and doc["host"]["hostname"] == "ip-10-0-0-3" and problem == ""
 
 
-def test_nothing_readable_is_exit_3_and_no_arguments_is_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_nothing_readable_is_exit_3_and_no_arguments_is_usage(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     (tmp_path / "bad.json").write_text("[]")
     rc, doc = _json(capsys, str(tmp_path))
     assert rc == 3 and doc["reports"] == 0 and doc["unreadable"]["count"] == 1
@@ -133,7 +142,11 @@ def test_unreadable_names_are_bounded(capsys: pytest.CaptureFixture[str]) -> Non
     from tokendoctor.render.summary import document
 
     doc = document(fleet)
-    assert doc["unreadable"]["count"] == 1500 and len(doc["unreadable"]["named"]) == 1000 and doc["unreadable"]["truncated"]
+    assert (
+        doc["unreadable"]["count"] == 1500
+        and len(doc["unreadable"]["named"]) == 1000
+        and doc["unreadable"]["truncated"]
+    )
     jsonschema.validate(doc, SUMMARY_SCHEMA)
 
 
@@ -175,37 +188,58 @@ def test_s3_run_command_output_layout(s3: Any, capsys: pytest.CaptureFixture[str
         base = f"runs/0b6e-cmd/i-{i:017x}/awsrunShellScript/tokendoctor"
         s3.put_object(Bucket="fleet-reports", Key=f"{base}/stdout", Body=dumps(report(i, host=i % 5 != 0)))
         s3.put_object(Bucket="fleet-reports", Key=f"{base}/stderr", Body=b"pip: warning")
-    s3.put_object(Bucket="fleet-reports", Key="runs/0b6e-cmd/i-00000000000000099/awsrunShellScript/tokendoctor/stdout", Body=b"tokendoctor: command not found\n")
+    s3.put_object(
+        Bucket="fleet-reports",
+        Key="runs/0b6e-cmd/i-00000000000000099/awsrunShellScript/tokendoctor/stdout",
+        Body=b"tokendoctor: command not found\n",
+    )
     s3.put_object(Bucket="fleet-reports", Key="runs/big.json", Body=b"{" + b" " * (4 * 1024 * 1024 + 10))
     rc, doc = _json(capsys, "s3://fleet-reports/runs/", "s3://no-such-bucket/x")
     assert doc["reports"] == 25
     named = {u["name"]: u["reason"] for u in doc["unreadable"]["named"]}
-    assert named["s3://fleet-reports/runs/0b6e-cmd/i-00000000000000099/awsrunShellScript/tokendoctor/stdout"] == "not JSON"
+    assert (
+        named["s3://fleet-reports/runs/0b6e-cmd/i-00000000000000099/awsrunShellScript/tokendoctor/stdout"] == "not JSON"
+    )
     assert named["s3://fleet-reports/runs/big.json"] == "larger than 4194304 bytes"
     assert named["s3://no-such-bucket/x"].startswith("NoSuchBucket")
     assert doc["unreadable"]["count"] == 3
     # hosts without a host section are named by the instance id in the key
     fleet = Fleet()
     for i in range(1, 26):
-        fleet.add(report(i, host=i % 5 != 0), f"s3://fleet-reports/runs/0b6e-cmd/i-{i:017x}/awsrunShellScript/tokendoctor/stdout")
-    assert [(c["code"], c["hosts"], c["sample_hosts"]) for c in doc["causes"]] == [(c, r.hosts, r.sample) for c, r in fleet.ranked_causes()]
+        fleet.add(
+            report(i, host=i % 5 != 0),
+            f"s3://fleet-reports/runs/0b6e-cmd/i-{i:017x}/awsrunShellScript/tokendoctor/stdout",
+        )
+    assert [(c["code"], c["hosts"], c["sample_hosts"]) for c in doc["causes"]] == [
+        (c, r.hosts, r.sample) for c, r in fleet.ranked_causes()
+    ]
     assert rc == (1 if fleet.failing else 0)
 
 
-def test_s3_many_objects_across_pages(s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_s3_many_objects_across_pages(
+    s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tokendoctor.summarize import sources
 
     monkeypatch.setattr(sources, "S3_PAGE_SIZE", 7)  # 60 keys: 9 pages, as 10,000 keys would be 10
     for i in range(60):
         s3.put_object(Bucket="fleet-reports", Key=f"many/{i:05d}.json", Body=dumps(report(i)))
-    pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket="fleet-reports", Prefix="many/", PaginationConfig={"PageSize": 7}))
+    pages = list(
+        s3.get_paginator("list_objects_v2").paginate(
+            Bucket="fleet-reports", Prefix="many/", PaginationConfig={"PageSize": 7}
+        )
+    )
     assert len(pages) == 9  # the server really pages
     _, doc = _json(capsys, "s3://fleet-reports/many/")
     assert doc["reports"] == 60 and doc["unreadable"]["count"] == 0
-    assert sum(c["hosts"] for c in doc["causes"]) == sum(len({c["code"] for c in report(i)["causes"]}) for i in range(60))
+    assert sum(c["hosts"] for c in doc["causes"]) == sum(
+        len({c["code"] for c in report(i)["causes"]}) for i in range(60)
+    )
 
 
-def test_s3_refuses_a_non_loopback_endpoint_under_the_test_guard(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_s3_refuses_a_non_loopback_endpoint_under_the_test_guard(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASUMMARIZETEST123")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "summarize-test-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -71,7 +71,13 @@ def _color(color: bool | None) -> bool:
 @cli.command()
 @click.option("--profile", help="Diagnose this profile as if passed explicitly (boto3.Session(profile_name=...)).")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "junit"]), default=None, help="Output format: text, json, github (GitHub Actions workflow commands + job summary), junit (JUnit XML).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "junit"]),
+    default=None,
+    help="Output format: text, json, github (GitHub Actions workflow commands + job summary), junit (JUnit XML).",
+)
 @click.option("--timeout", type=Duration(), default="5", show_default=True, help="Overall deadline for all checks.")
 @click.option("--offline", is_flag=True, help="Run only what needs no network.")
 @click.option(
@@ -215,7 +221,12 @@ def _append_step_summary(path: str, markdown: str, boundary: Boundary) -> None:
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(markdown)
     except OSError as exc:
-        click.echo(boundary.redactor.redact(f"tokendoctor: warning: could not write the job summary to {path}: {exc.strerror or exc}"), err=True)
+        click.echo(
+            boundary.redactor.redact(
+                f"tokendoctor: warning: could not write the job summary to {path}: {exc.strerror or exc}"
+            ),
+            err=True,
+        )
 
 
 @cli.command()
@@ -291,7 +302,13 @@ def explain(
 @click.argument("locations", nargs=-1, required=True, metavar="PATH|s3://BUCKET/PREFIX...")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
-@click.option("--timeout", type=Duration(), default="300", show_default=True, help="Overall deadline; reports not read by then are listed as unreadable.")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="300",
+    show_default=True,
+    help="Overall deadline; reports not read by then are listed as unreadable.",
+)
 def summarize(locations: tuple[str, ...], as_json: bool, fmt: str | None, timeout: float) -> None:
     """Summarise many `check --json` reports (files, folders, S3 prefixes incl. Run Command stdout) as one fleet."""
     if timeout <= 0:

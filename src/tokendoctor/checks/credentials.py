@@ -338,8 +338,7 @@ def _expiry_findings(
                             f"The token in {path} expires at {info['exp']} and has not been replaced ({stale}). "
                             "The kubelet rewrites a projected service account token at 80% of its lifetime; a CI "
                             "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it "
-                            "expires."
-                            + token_file_fix(detect_ci(ctx.env))
+                            "expires." + token_file_fix(detect_ci(ctx.env))
                         ),
                     )
                 )
@@ -352,8 +351,7 @@ def _expiry_findings(
                             f"The token in {path} "
                             + (f"{info['problem']}" if info.get("problem") else f"expired at {info['exp']}")
                             + ". Whatever writes it (kubelet projected token, CI OIDC step) stopped rotating it: "
-                            "restart the pod/job or fix the projector."
-                            + token_file_fix(detect_ci(ctx.env))
+                            "restart the pod/job or fix the projector." + token_file_fix(detect_ci(ctx.env))
                         ),
                     )
                 )

@@ -63,7 +63,15 @@ def credential_mode(env: Mapping[str, str]) -> CredentialMode:
         return "exported-session"
     if env.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
         return "web-identity-file"
-    if any(env.get(v) for v in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")):
+    if any(
+        env.get(v)
+        for v in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        )
+    ):
         return "other"
     return "none"
 
@@ -89,7 +97,8 @@ def detect(env: Mapping[str, str]) -> CiPlatform | None:
 
 _WEB_IDENTITY_FILE = (
     "or let the SDK refresh: write the OIDC token to a file and export AWS_ROLE_ARN and "
-    "AWS_WEB_IDENTITY_TOKEN_FILE (botocore re-reads the file on every refresh, so the file must hold a valid token then)."
+    "AWS_WEB_IDENTITY_TOKEN_FILE (botocore re-reads the file on every refresh, so the file must hold a valid "
+    "token then)."
 )
 
 _SESSION_FIXES: dict[str, str] = {
@@ -102,23 +111,26 @@ _SESSION_FIXES: dict[str, str] = {
         "      role-to-assume: arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME\n"
         "      aws-region: REGION\n"
         "      role-duration-seconds: 7200\n"
-        "and raise the role's limit if needed: `aws iam update-role --role-name ROLE_NAME --max-session-duration 7200`. "
+        "and raise the role's limit if needed: "
+        "`aws iam update-role --role-name ROLE_NAME --max-session-duration 7200`. "
         "Or run the action again right before the step that needs it (the job needs `permissions: id-token: write`). "
         "A `web-identity-token-file` setup only helps if something rewrites the file: GitHub's ID token is short-lived."
     ),
     "gitlab-ci": (
         "GitLab CI: the session came from `aws sts assume-role-with-web-identity --web-identity-token $ID_TOKEN` "
         "(an `id_tokens:` token with `aud: sts.amazonaws.com`). Pass `--duration-seconds` longer than the job "
-        "(up to the role's MaxSessionDuration), " + _WEB_IDENTITY_FILE + " A GitLab ID token is valid for the job's timeout."
+        "(up to the role's MaxSessionDuration), "
+        + _WEB_IDENTITY_FILE
+        + " A GitLab ID token is valid for the job's timeout."
     ),
     "circleci": (
         "CircleCI: the aws-cli orb's `assume_role_with_web_identity` exported this session for `session_duration` "
-        "seconds (default \"3600\"). Set `session_duration` longer than the job (up to the role's MaxSessionDuration), "
+        'seconds (default "3600"). Set `session_duration` longer than the job (up to the role\'s MaxSessionDuration), '
         + _WEB_IDENTITY_FILE.replace("the OIDC token", "$CIRCLE_OIDC_TOKEN_V2")
     ),
     "bitbucket-pipelines": (
         "Bitbucket Pipelines: with `oidc: true` on the step, pass `--duration-seconds` longer than the step to "
-        "`aws sts assume-role-with-web-identity --web-identity-token \"$BITBUCKET_STEP_OIDC_TOKEN\"`, "
+        '`aws sts assume-role-with-web-identity --web-identity-token "$BITBUCKET_STEP_OIDC_TOKEN"`, '
         + _WEB_IDENTITY_FILE.replace("the OIDC token", "$BITBUCKET_STEP_OIDC_TOKEN")
     ),
     "buildkite": (
@@ -151,9 +163,15 @@ def token_file_fix(ci: CiPlatform | None) -> str:
     if ci.kind == "github-actions":
         return (
             " GitHub Actions: the ID token behind ACTIONS_ID_TOKEN_REQUEST_URL is short-lived; a file written once "
-            "is stale before a long job ends. Re-fetch it before it expires, or use aws-actions/configure-aws-credentials "
-            "with `role-duration-seconds` longer than the job."
+            "is stale before a long job ends. Re-fetch it before it expires, or use "
+            "aws-actions/configure-aws-credentials with `role-duration-seconds` longer than the job."
         )
     if ci.kind == "gitlab-ci":
-        return " GitLab CI: an `id_tokens:` token is valid for the job's timeout; raise the job's `timeout:` or re-run the job."
-    return f" {ci.kind}: write a fresh token into the file before the old one expires, or request a session longer than the job."
+        return (
+            " GitLab CI: an `id_tokens:` token is valid for the job's timeout; raise the job's `timeout:` "
+            "or re-run the job."
+        )
+    return (
+        f" {ci.kind}: write a fresh token into the file before the old one expires, "
+        "or request a session longer than the job."
+    )

@@ -54,9 +54,8 @@ def render(report: Report, *, redact: Callable[[str], str] = _same, **_: Any) ->
         lines.append(command(_COMMAND[cause.severity], _message(cause, redact), title=title))
     checks = ", ".join(f"{c.name} {c.status}" for c in report.checks)
     method = ((report.sections.get("credentials") or {}).get("resolved") or {}).get("method") or "none"
-    lines.append(
-        f"{_VERDICT[report.status]} (credentials: {method}; {len(report.causes)} cause(s); checks: {checks}; exit code {report.exit_code})"
-    )
+    facts = f"credentials: {method}; {len(report.causes)} cause(s); checks: {checks}; exit code {report.exit_code}"
+    lines.append(f"{_VERDICT[report.status]} ({facts})")
     return "\n".join(lines) + "\n"
 
 
@@ -79,7 +78,9 @@ def summary(report: Report, *, redact: Callable[[str], str] = _same) -> str:
     icon = {"ok": "✅", "warning": "⚠️", "error": "❌"}[report.status]
     out = [f"## {icon} tokendoctor: {md_text(_VERDICT[report.status].split(': ', 1)[1])}", ""]
     for i, cause in enumerate(report.causes, 1):
-        out.append(f"### {i}. {cause.severity.upper()} {cause.code} {md_text(cause.name)}: {md_text(redact(cause.title))}")
+        out.append(
+            f"### {i}. {cause.severity.upper()} {cause.code} {md_text(cause.name)}: {md_text(redact(cause.title))}"
+        )
         out.append("")
         out.append(f"**Why:** {md_text(redact(cause.why))}")
         out.append("")

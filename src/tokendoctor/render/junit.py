@@ -57,7 +57,14 @@ def _clean(value: str, redact: Callable[[str], str]) -> str:
     return _NOT_XML.sub("", redact(value))
 
 
-def _case(suite: ET.Element, check: CheckResult | None, name: str, causes: Sequence[RankedCause], failing: set[str], redact: Callable[[str], str]) -> tuple[int, int, int]:
+def _case(
+    suite: ET.Element,
+    check: CheckResult | None,
+    name: str,
+    causes: Sequence[RankedCause],
+    failing: set[str],
+    redact: Callable[[str], str],
+) -> tuple[int, int, int]:
     case = ET.SubElement(suite, "testcase", name=name, classname="tokendoctor.check")
     case.set("time", f"{(check.duration_ms if check else 0) / 1000:.3f}")
     skipped = errors = failures = 0
@@ -74,7 +81,9 @@ def _case(suite: ET.Element, check: CheckResult | None, name: str, causes: Seque
     quiet = []
     for cause in causes:
         if cause.severity in failing and cause.code not in _TOOL_CODES:
-            fail = ET.SubElement(case, "failure", type=f"{cause.code} {cause.name}", message=_clean(cause.title, redact))
+            fail = ET.SubElement(
+                case, "failure", type=f"{cause.code} {cause.name}", message=_clean(cause.title, redact)
+            )
             fail.text = _text(cause, redact)
             failures += 1
         elif not (errors and cause.code in _TOOL_CODES):
@@ -93,7 +102,13 @@ def render(report: Report, *, fail_on: str = "error", redact: Callable[[str], st
         suite.set("hostname", _clean(str(hostname), redact))
     props = ET.SubElement(suite, "properties")
     method = ((report.sections.get("credentials") or {}).get("resolved") or {}).get("method") or "none"
-    facts = (("tool_version", __version__), ("status", report.status), ("exit_code", str(report.exit_code)), ("fail_on", fail_on), ("credentials_method", method))
+    facts = (
+        ("tool_version", __version__),
+        ("status", report.status),
+        ("exit_code", str(report.exit_code)),
+        ("fail_on", fail_on),
+        ("credentials_method", method),
+    )
     for key, value in facts:
         ET.SubElement(props, "property", name=key, value=_clean(value, redact))
     grouped = _by_check(report)
@@ -102,7 +117,7 @@ def render(report: Report, *, fail_on: str = "error", redact: Callable[[str], st
     checks = {c.name: c for c in report.checks}
     for name, causes in grouped.items():
         counts = _case(suite, checks.get(name), name, causes, failing, redact)
-        totals = [a + b for a, b in zip(totals, counts)]
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
         cases += 1
     seconds = f"{sum(c.duration_ms for c in report.checks) / 1000:.3f}"
     suite.set("tests", str(cases))

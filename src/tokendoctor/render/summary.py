@@ -24,7 +24,13 @@ def document(fleet: Fleet) -> dict[str, Any]:
         "failing": fleet.failing,
         "status": dict(fleet.status),
         "causes": [
-            {"code": code, "name": row.name, "severity": row.severity, "hosts": row.hosts, "sample_hosts": list(row.sample)}
+            {
+                "code": code,
+                "name": row.name,
+                "severity": row.severity,
+                "hosts": row.hosts,
+                "sample_hosts": list(row.sample),
+            }
             for code, row in fleet.ranked_causes()
         ],
         "clock_offsets": {
@@ -62,7 +68,8 @@ def render_text(fleet: Fleet) -> str:
     s = fleet.status
     out = [
         f"Fleet: {fleet.reports} report(s) read, {fleet.unreadable} unreadable",
-        f"Hosts: ok {s['ok']}, warning {s['warning']}, error {s['error']}" + (f", unknown {s['unknown']}" if s["unknown"] else "")
+        f"Hosts: ok {s['ok']}, warning {s['warning']}, error {s['error']}"
+        + (f", unknown {s['unknown']}" if s["unknown"] else "")
         + f"; {fleet.failing} failing (exit code 1 in their own report)",
         "",
     ]
@@ -71,7 +78,9 @@ def render_text(fleet: Fleet) -> str:
         out.append("Causes, worst first (hosts)")
         width = max(len(f"{c} {r.name}") for c, r in causes)
         for code, row in causes:
-            out.append(f"  {f'{code} {row.name}':<{width}}  {row.severity:<7} {row.hosts:>6}  {_hosts(row.sample, row.hosts)}")
+            out.append(
+                f"  {f'{code} {row.name}':<{width}}  {row.severity:<7} {row.hosts:>6}  {_hosts(row.sample, row.hosts)}"
+            )
         out.append("")
     counted = sum(fleet.offsets)
     if counted or fleet.offset_unknown:

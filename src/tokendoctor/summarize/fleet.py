@@ -169,7 +169,7 @@ class Fleet:
         labels = [f"< {_fmt(OFFSET_EDGES[0])}"]
         labels += [f"{_fmt(lo)} - {_fmt(hi)}" for lo, hi in itertools.pairwise(OFFSET_EDGES)]
         labels.append(f">= {_fmt(OFFSET_EDGES[-1])}")
-        return list(zip(labels, self.offsets))
+        return list(zip(labels, self.offsets, strict=True))
 
     @property
     def exit_code(self) -> int:

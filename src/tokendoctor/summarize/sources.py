@@ -149,7 +149,9 @@ def _s3(location: str, max_bytes: int, deadline_at: float) -> Iterator[Item]:
         return
     try:
         client = _s3_client()
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": S3_PAGE_SIZE})
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": S3_PAGE_SIZE}
+        )
         with ThreadPoolExecutor(max_workers=S3_IN_FLIGHT, thread_name_prefix="td-s3") as pool:
             pending: deque[Future[Item]] = deque()
             for page in pages:
