@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -32,6 +33,11 @@ def test_hostname_from_the_machine_and_nothing_else_offline(
     machine.file("/proc/sys/kernel/hostname", "build-agent-7\n")
     doc = _doc(machine, monkeypatch, capsys, "--offline")
     assert doc["host"] == {"hostname": "build-agent-7", "instance_id": None, "region": None, "summary": "build-agent-7"}
+    main(["check", "--offline", "--format", "junit"])  # the JUnit suite names the host too
+    suite = ET.fromstring(capsys.readouterr().out).find("testsuite")
+    assert suite is not None and suite.get("hostname") == "build-agent-7"
+    main(["check", "--offline"])
+    assert "Host: build-agent-7" in capsys.readouterr().out.splitlines()
 
 
 def test_a_hostile_hostname_is_bounded(machine: Machine) -> None:

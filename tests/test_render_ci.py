@@ -274,3 +274,28 @@ def test_junit_drops_characters_xml_cannot_carry() -> None:
     )
     root = _junit(render_junit(report))
     assert root.find("testsuite/testcase/failure").get("message") == "bad  byte"  # type: ignore[union-attr]
+
+
+def test_the_job_summary_is_bounded_and_never_cuts_a_code_block() -> None:
+    fix = "```\n" + "x" * 3000 + "\n```"  # backticks inside the fix: the fence must be longer
+    causes = tuple(
+        RankedCause(
+            code="TD101",
+            name="static-temporary-env",
+            severity="warning",
+            title=f"t{i}",
+            why="w",
+            evidence={"i": i},
+            fix=fix,
+        )
+        for i in range(100)
+    )
+    report = Report(
+        status="warning", exit_code=0, causes=causes, checks=(CheckResult(name="credentials"),), sections={}
+    )
+    md = summary(report)
+    assert len(md) <= 64 * 1024
+    assert "more cause(s) left out to fit the summary" in md and md.endswith("Exit code 0.\n")
+    shown = md.count("### ")
+    assert 10 < shown < 100
+    assert md.count("````text\n") == shown and md.count("\n````\n") == shown  # every block closed

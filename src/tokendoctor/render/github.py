@@ -74,25 +74,27 @@ def _fence(value: str) -> str:
 
 
 def summary(report: Report, *, redact: Callable[[str], str] = _same) -> str:
-    """The job summary: verdict, the causes with why and fix, the checks table."""
+    """The job summary: verdict, the causes with why and fix, the checks table.
+
+    At most :data:`MAX_SUMMARY_CHARS`: causes that do not fit are left out whole (never a cut code
+    block) and counted; the annotations on stdout still carry every cause."""
     icon = {"ok": "✅", "warning": "⚠️", "error": "❌"}[report.status]
-    out = [f"## {icon} tokendoctor: {md_text(_VERDICT[report.status].split(': ', 1)[1])}", ""]
+    head = f"## {icon} tokendoctor: {md_text(_VERDICT[report.status].split(': ', 1)[1])}\n\n"
+    table = ["| check | status | ms |", "|---|---|---|"]
+    table += [f"| {md_text(c.name)} | {md_text(c.status)} | {c.duration_ms} |" for c in report.checks]
+    tail = "\n".join(table) + f"\n\nExit code {report.exit_code}.\n"
+    budget = MAX_SUMMARY_CHARS - len(head) - len(tail) - 80
+    blocks: list[str] = []
     for i, cause in enumerate(report.causes, 1):
-        out.append(
-            f"### {i}. {cause.severity.upper()} {cause.code} {md_text(cause.name)}: {md_text(redact(cause.title))}"
+        block = (
+            f"### {i}. {cause.severity.upper()} {cause.code} {md_text(cause.name)}: {md_text(redact(cause.title))}\n\n"
+            f"**Why:** {md_text(redact(cause.why))}\n\n**Fix:**\n\n{_fence(redact(cause.fix))}\n\n"
         )
-        out.append("")
-        out.append(f"**Why:** {md_text(redact(cause.why))}")
-        out.append("")
-        out.append("**Fix:**")
-        out.append("")
-        out.append(_fence(redact(cause.fix)))
-        out.append("")
-    out += ["| check | status | ms |", "|---|---|---|"]
-    for check in report.checks:
-        out.append(f"| {md_text(check.name)} | {md_text(check.status)} | {check.duration_ms} |")
-    out += ["", f"Exit code {report.exit_code}.", ""]
-    text = "\n".join(out)
-    if len(text) > MAX_SUMMARY_CHARS:
-        text = text[: MAX_SUMMARY_CHARS - 40].rsplit("\n", 1)[0] + "\n\n(summary shortened)\n"
-    return text
+        if len(block) > budget:
+            blocks.append(
+                f"({len(report.causes) - i + 1} more cause(s) left out to fit the summary; see the annotations.)\n\n"
+            )
+            break
+        budget -= len(block)
+        blocks.append(block)
+    return head + "".join(blocks) + tail
