@@ -245,3 +245,41 @@ def test_s3_refuses_a_non_loopback_endpoint_under_the_test_guard(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     rc, doc = _json(capsys, "s3://some-real-bucket/prefix/")
     assert rc == 3 and "not loopback" in doc["unreadable"]["named"][0]["reason"]
+
+
+class Ticks:
+    """A clock that advances one second per reading: the deadline falls at a known step."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_s3_listing_stops_at_the_deadline(s3: Any) -> None:
+    from tokendoctor.summarize import summarize
+
+    for i in range(5):
+        s3.put_object(Bucket="fleet-reports", Key=f"late/{i}.json", Body=dumps(report(i)))
+    # readings: start 1 (deadline 4.5), location 2, key 0 at 3, key 1 at 4, key 2 at 5: stop there
+    fleet = summarize(["s3://fleet-reports/late/", "s3://fleet-reports/never/"], deadline=3.5, clock=Ticks())
+    assert fleet.reports == 2
+    late = "not read, nor anything listed after it: the --timeout deadline passed"
+    assert fleet.unreadable_named == [("s3://fleet-reports/late/2.json", late), ("s3://fleet-reports/never/", late)]
+
+
+def test_local_reading_stops_at_the_deadline(tmp_path: Path) -> None:
+    from tokendoctor.summarize import summarize
+
+    for i in range(5):
+        (tmp_path / f"{i}.json").write_bytes(dumps(report(i)))
+    # readings: start 1 (deadline 3.5), location 2, after file 0: 3, after file 1: 4 -> stop
+    fleet = summarize([str(tmp_path), str(tmp_path / "4.json")], deadline=2.5, clock=Ticks())
+    assert fleet.reports == 2
+    late = "not read, nor anything listed after it: the --timeout deadline passed"
+    assert fleet.unreadable_named == [
+        (f"{tmp_path} (after {tmp_path / '1.json'})", late),
+        (str(tmp_path / "4.json"), late),
+    ]

@@ -13,7 +13,7 @@ import os
 import stat
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 MAX_REPORT_BYTES = 4 * 1024 * 1024
 """A check report is a few KiB; anything far larger is not one."""
 S3_IN_FLIGHT = 8
+_LATE = "not read, nor anything listed after it: the --timeout deadline passed"
 S3_PAGE_SIZE = 1000
 """Keys per list_objects_v2 page (S3's own maximum)."""
 _MAX_DEPTH = 32
@@ -142,7 +143,16 @@ def _aws_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def _s3(location: str, max_bytes: int, deadline_at: float) -> Iterator[Item]:
+def _keys(pages: Any) -> Iterator[tuple[str, int]]:
+    """(key, size) of every listed object named like a report."""
+    for page in pages:
+        for obj in page.get("Contents") or ():
+            key = str(obj.get("Key", ""))
+            if _wanted(key.rsplit("/", 1)[-1]):
+                yield key, int(obj.get("Size") or 0)
+
+
+def _s3(location: str, max_bytes: int, deadline_at: float, clock: Callable[[], float]) -> Iterator[Item]:
     bucket, _, prefix = location[len("s3://") :].partition("/")
     if not bucket:
         yield Item(location, error="no bucket name")
@@ -154,32 +164,38 @@ def _s3(location: str, max_bytes: int, deadline_at: float) -> Iterator[Item]:
         )
         with ThreadPoolExecutor(max_workers=S3_IN_FLIGHT, thread_name_prefix="td-s3") as pool:
             pending: deque[Future[Item]] = deque()
-            for page in pages:
-                for obj in page.get("Contents") or ():
-                    key = str(obj.get("Key", ""))
-                    if not _wanted(key.rsplit("/", 1)[-1]):
-                        continue
-                    if time.monotonic() > deadline_at:
-                        yield Item(f"s3://{bucket}/{key}", error="not read: the --timeout deadline passed")
-                        continue
-                    pending.append(pool.submit(_s3_get, client, bucket, key, int(obj.get("Size") or 0), max_bytes))
-                    while len(pending) >= S3_IN_FLIGHT:
-                        yield pending.popleft().result()
+            for key, size in _keys(pages):
+                if clock() > deadline_at:  # stop listing too: a huge prefix must not outlive --timeout
+                    yield Item(f"s3://{bucket}/{key}", error=_LATE)
+                    break
+                pending.append(pool.submit(_s3_get, client, bucket, key, size, max_bytes))
+                while len(pending) >= S3_IN_FLIGHT:
+                    yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
     except Exception as exc:  # noqa: BLE001 - listing failures (no bucket, denied, no credentials) are data
         yield Item(location, error=_aws_error(exc))
 
 
-def iter_reports(locations: Sequence[str], *, deadline: float, max_bytes: int = MAX_REPORT_BYTES) -> Iterator[Item]:
-    """Every report in ``locations``, in order, one at a time."""
-    deadline_at = time.monotonic() + deadline
+def iter_reports(
+    locations: Sequence[str],
+    *,
+    deadline: float,
+    max_bytes: int = MAX_REPORT_BYTES,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[Item]:
+    """Every report in ``locations``, in order, one at a time; past ``deadline`` seconds, one
+    unreadable item names where reading stopped and nothing more is read or listed."""
+    deadline_at = clock() + deadline
     for location in locations:
+        if clock() > deadline_at:
+            yield Item(location, error=_LATE)
+            continue
         if location.startswith("s3://"):
-            yield from _s3(location, max_bytes, deadline_at)
-        else:
-            for item in _local(location, max_bytes):
-                if time.monotonic() > deadline_at:
-                    yield Item(item.name, error="not read: the --timeout deadline passed")
-                else:
-                    yield item
+            yield from _s3(location, max_bytes, deadline_at, clock)
+            continue
+        for item in _local(location, max_bytes):
+            yield item
+            if clock() > deadline_at:
+                yield Item(f"{location} (after {item.name})", error=_LATE)
+                break
