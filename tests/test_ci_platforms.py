@@ -248,7 +248,32 @@ def test_gitlab_token_file_expired_gets_the_id_tokens_advice(
     assert doc["platform"]["ci"] == {
         "kind": "gitlab-ci",
         "evidence": ["GITLAB_CI=true", "credentials: web-identity-file"],
-        "oidc": None,
+        "oidc": False,  # no id_tokens variable in the environment (the token came from a file)
         "credentials": "web-identity-file",
+        "id_tokens": [],
     }
     assert rc == 1
+
+
+def test_gitlab_id_tokens_recognised_by_issuer_and_never_shown(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signature = "gitlabIDTOKENsignatureMARKER"
+    token = jwt({"iss": "https://gitlab.example.com", "aud": "sts.amazonaws.com", "exp": 4102444800})
+    token = token.rsplit(".", 1)[0] + "." + signature
+    other = jwt({"iss": "https://someone-else.example", "aud": "x"})  # not this GitLab's: ignored
+    machine.env.update(ENVIRONMENTS["gitlab-ci"], AWS_ID_TOKEN=token, VAULT_ID_TOKEN=other)
+    _, doc, text = _check(machine, monkeypatch, capsys)
+    ci_doc = doc["platform"]["ci"]
+    assert ci_doc["oidc"] is True
+    assert ci_doc["id_tokens"] == [{"variable": "AWS_ID_TOKEN", "aud": "sts.amazonaws.com"}]
+    assert "id_tokens: AWS_ID_TOKEN (aud sts.amazonaws.com)" in ci_doc["evidence"]
+    assert signature not in text and token not in text
+
+
+def test_gitlab_without_id_tokens_has_no_oidc(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine.env.update(ENVIRONMENTS["gitlab-ci"])
+    _, doc, _ = _check(machine, monkeypatch, capsys)
+    assert doc["platform"]["ci"]["oidc"] is False and doc["platform"]["ci"]["id_tokens"] == []
