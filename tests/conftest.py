@@ -15,17 +15,32 @@ from tokendoctor.context import Context, Options
 from tokendoctor.redact import Redactor
 
 NOW = dt.datetime(2026, 6, 18, 12, 0, 0, tzinfo=dt.timezone.utc)
+#: Variables that would make a test see the CI it runs in (platform detection, the job summary file).
+_CI_VARS = (
+    "KUBERNETES_SERVICE_HOST",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "CODEBUILD_BUILD_ID",
+    "GITLAB_CI",
+    "CI_JOB_ID",
+    "CIRCLECI",
+    "CIRCLE_OIDC_TOKEN",
+    "CIRCLE_OIDC_TOKEN_V2",
+    "BITBUCKET_BUILD_NUMBER",
+    "BITBUCKET_STEP_OIDC_TOKEN",
+    "JENKINS_URL",
+    "BUILDKITE",
+    "BUILDKITE_AGENT_ACCESS_TOKEN",
+)
 
 
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if name.startswith(("AWS_", "ECS_", "BOTO_")) or name in (
-            "KUBERNETES_SERVICE_HOST",
-            "GITHUB_ACTIONS",
-            "CODEBUILD_BUILD_ID",
-        ):
+        if name.startswith(("AWS_", "ECS_", "BOTO_")) or name in _CI_VARS:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     # Never let a stray probe leave loopback: IMDS off unless a test points it somewhere.

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data and time", ("__init__", "models", "timefmt", "limits", "redact", "catalogue", "exitcodes")),
     ("the seam", ("context", "botocore_env", "target")),
     ("probes", ("probes",)),
-    ("analysis", ("chain", "sdk_chains", "explain")),
+    ("analysis", ("chain", "sdk_chains", "explain", "summarize")),
     ("engine", ("runner", "reporter")),
     ("checks", ("checks",)),
     ("pipeline", ("pipeline",)),

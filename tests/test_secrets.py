@@ -39,7 +39,15 @@ MARK = {
     "sso_client_secret": "ssoCLIENTSECRETmarker0013",
     "malformed_line": "malformedSECRETmarker0014",
 }
-FORMATS = (["--json"], ["--format", "text"], ["-v"], ["--debug"], ["-v", "--debug", "--json"])
+FORMATS = (
+    ["--format", "github"],
+    ["--format", "junit", "-v"],
+    ["--json"],
+    ["--format", "text"],
+    ["-v"],
+    ["--debug"],
+    ["-v", "--debug", "--json"],
+)
 
 
 def _jwt(marker: str) -> str:

@@ -71,7 +71,13 @@ def _color(color: bool | None) -> bool:
 @cli.command()
 @click.option("--profile", help="Diagnose this profile as if passed explicitly (boto3.Session(profile_name=...)).")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "junit"]),
+    default=None,
+    help="Output format: text, json, github (GitHub Actions workflow commands + job summary), junit (JUnit XML).",
+)
 @click.option("--timeout", type=Duration(), default="5", show_default=True, help="Overall deadline for all checks.")
 @click.option("--offline", is_flag=True, help="Run only what needs no network.")
 @click.option(
@@ -194,9 +200,33 @@ def execute_check(
         raise click.UsageError(str(exc)) from None
     boundary.redactor = ctx.redactor
     report = diagnose(ctx, fail_on=fail_on)  # type: ignore[arg-type]
-    text = get_renderer(output_format)(report, color=color, verbose=verbose)  # type: ignore[arg-type]
-    click.echo(ctx.redactor.redact(text), nl=False)
+    redact = ctx.redactor.redact
+    text = get_renderer(output_format)(report, color=color, verbose=verbose, fail_on=fail_on, redact=redact)  # type: ignore[arg-type]
+    click.echo(redact(text), nl=False)
+    if output_format == "github" and ctx.env.get("GITHUB_STEP_SUMMARY"):
+        from tokendoctor.render.github import summary
+
+        _append_step_summary(ctx.env["GITHUB_STEP_SUMMARY"], redact(summary(report, redact=redact)), boundary)
     return report.exit_code
+
+
+def _append_step_summary(path: str, markdown: str, boundary: Boundary) -> None:
+    """Append the job summary to $GITHUB_STEP_SUMMARY (the one file tokendoctor writes, and only when asked)."""
+    import stat
+
+    try:
+        if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+            raise OSError("not a regular file")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(markdown)
+    except OSError as exc:
+        click.echo(
+            boundary.redactor.redact(
+                f"tokendoctor: warning: could not write the job summary to {path}: {exc.strerror or exc}"
+            ),
+            err=True,
+        )
 
 
 @cli.command()
@@ -266,6 +296,34 @@ def explain(
     rendered = explain_renderer("json" if as_json else (fmt or "text"))(result, color=_color(color), verbose=verbose)
     click.echo(_boundary().redactor.redact(rendered), nl=False)
     raise SystemExit(result.exit_code)
+
+
+@cli.command()
+@click.argument("locations", nargs=-1, required=True, metavar="PATH|s3://BUCKET/PREFIX...")
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="300",
+    show_default=True,
+    help="Overall deadline; reports not read by then are listed as unreadable.",
+)
+def summarize(locations: tuple[str, ...], as_json: bool, fmt: str | None, timeout: float) -> None:
+    """Summarise many `check --json` reports (files, folders, S3 prefixes incl. Run Command stdout) as one fleet."""
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    raise SystemExit(execute_summarize(locations, "json" if as_json else (fmt or "text"), timeout))
+
+
+def execute_summarize(locations: tuple[str, ...], output_format: str, timeout: float) -> int:
+    """Read every report, print the fleet summary; return the exit code."""
+    from tokendoctor.render.summary import render_json, render_text
+    from tokendoctor.summarize import summarize as run_summary
+
+    fleet = run_summary(locations, deadline=timeout)
+    click.echo((render_json if output_format == "json" else render_text)(fleet), nl=False)
+    return fleet.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

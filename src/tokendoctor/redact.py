@@ -17,6 +17,12 @@ SECRET_ENV_VARS = (
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    # CI tokens: tokendoctor only checks that they are set (probes/ci.py), never shows them.
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "CIRCLE_OIDC_TOKEN",
+    "CIRCLE_OIDC_TOKEN_V2",
+    "BITBUCKET_STEP_OIDC_TOKEN",
+    "BUILDKITE_AGENT_ACCESS_TOKEN",
 )
 SECRET_FILE_KEYS = frozenset(
     {

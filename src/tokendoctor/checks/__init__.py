@@ -3,7 +3,7 @@ that need several checks' results are declared here too, in the order they run."
 
 from __future__ import annotations
 
-from tokendoctor.checks import clock, container, credentials, imds, live, platform, process, sdk, web_identity
+from tokendoctor.checks import clock, container, credentials, host, imds, live, platform, process, sdk, web_identity
 from tokendoctor.reporter import PostStep
 from tokendoctor.runner import Check
 
@@ -25,9 +25,15 @@ ALL_CHECKS: tuple[Check, ...] = (
         process.check,
         "The process diagnosed with --pid/--env-file: user, age, and whether it outlived its credentials",
     ),
+    Check(
+        host.NAME,
+        host.check,
+        "Which machine this is: hostname, and the instance id and region the IMDS probe already fetched",
+    ),
 )
 
 #: Pure steps run after all checks, before ranking (``reporter.rank(post_steps=...)``): the clock's offset
 #: applied to the credentials' expiry and the IMDS/STS Date headers as clock references, then the
-#: SDK chosen with --sdk dropping findings that only hold under botocore's order.
-POST_STEPS: tuple[PostStep, ...] = (clock.combine, sdk.adjust)
+#: SDK chosen with --sdk dropping findings that only hold under botocore's order, then the instance id
+#: and region IMDS answered copied into the host section.
+POST_STEPS: tuple[PostStep, ...] = (clock.combine, sdk.adjust, host.complete)

@@ -13,6 +13,8 @@ from tokendoctor.chain.model import FILE_METHODS, ROLE_METHODS, ChainAnalysis, P
 from tokendoctor.context import Context
 from tokendoctor.limits import NOT_REFRESHABLE_METHODS
 from tokendoctor.models import CheckResult, Finding
+from tokendoctor.probes.ci import detect as detect_ci
+from tokendoctor.probes.ci import session_fix, token_file_fix
 from tokendoctor.redact import mask_key
 from tokendoctor.timefmt import iso, parse_time, span
 
@@ -118,8 +120,9 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                             if env.get(v)
                         ],
                         "expires_at": resolved["expires_at"],
+                        **({"ci": ci.kind} if (ci := detect_ci(env)) else {}),
                     },
-                    fix=refreshable_role_fix(analysis),
+                    fix=session_fix(ci) or refreshable_role_fix(analysis),
                 )
             )
         if not analysis.explicit and analysis.profile_source in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
@@ -335,7 +338,7 @@ def _expiry_findings(
                             f"The token in {path} expires at {info['exp']} and has not been replaced ({stale}). "
                             "The kubelet rewrites a projected service account token at 80% of its lifetime; a CI "
                             "OIDC step writes it once. Restart the pod/job, or fix what writes the file, before it "
-                            "expires."
+                            "expires." + token_file_fix(detect_ci(ctx.env))
                         ),
                     )
                 )
@@ -348,7 +351,7 @@ def _expiry_findings(
                             f"The token in {path} "
                             + (f"{info['problem']}" if info.get("problem") else f"expired at {info['exp']}")
                             + ". Whatever writes it (kubelet projected token, CI OIDC step) stopped rotating it: "
-                            "restart the pod/job or fix the projector."
+                            "restart the pod/job or fix the projector." + token_file_fix(detect_ci(ctx.env))
                         ),
                     )
                 )

@@ -7,10 +7,12 @@ can describe any machine with a fake sysfs root.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tokendoctor.context import Context
+from tokendoctor.probes.ci import CiPlatform
+from tokendoctor.probes.ci import detect as detect_ci
 
 _DMI_FILES = ("/sys/devices/virtual/dmi/id/sys_vendor", "/sys/devices/virtual/dmi/id/board_vendor")
 _UUID_FILES = ("/sys/devices/virtual/dmi/id/product_uuid", "/sys/hypervisor/uuid")
@@ -23,14 +25,20 @@ _POD_IDENTITY_HOSTS = ("169.254.170.23", "[fd00:ec2::23]")
 @dataclass(frozen=True)
 class Platform:
     kind: str
-    """``ec2``, ``ecs``, ``eks-pod-identity``, ``eks-irsa``, ``lambda``, ``codebuild``,
-    ``github-actions``, ``container-on-ec2``, ``container-endpoint`` (a container credentials
-    URI outside ECS/EKS) or ``none``."""
+    """``ec2``, ``ecs``, ``eks-pod-identity``, ``eks-irsa``, ``lambda``, ``codebuild``, a CI system
+    (``github-actions``, ``gitlab-ci``, ``circleci``, ``bitbucket-pipelines``, ``buildkite``,
+    ``jenkins``), ``container-on-ec2``, ``container-endpoint`` (a container credentials URI
+    outside ECS/EKS) or ``none``."""
     evidence: list[str] = field(default_factory=list)
     on_ec2: bool = False
+    ci: CiPlatform | None = None
+    """The CI system running this job, also when the kind says where its runner lives (eks-irsa, ec2)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "evidence": list(self.evidence), "on_ec2": self.on_ec2}
+        out: dict[str, Any] = {"kind": self.kind, "evidence": list(self.evidence), "on_ec2": self.on_ec2}
+        if self.ci is not None:
+            out["ci"] = self.ci.to_dict()
+        return out
 
 
 def _read(ctx: Context, path: str) -> str | None:
@@ -74,10 +82,10 @@ def _in_container(ctx: Context) -> list[str]:
 
 def _detect(ctx: Context) -> Platform:
     ec2 = _ec2_evidence(ctx)
-    found = _classify(ctx, ec2)
+    found = replace(_classify(ctx, ec2), ci=detect_ci(ctx.env))
     if found.on_ec2 and found.kind not in ("ec2", "container-on-ec2"):
         # e.g. an ECS task or an EKS pod on an EC2 node: instance metadata is one hop away.
-        return Platform(found.kind, found.evidence + ec2, True)
+        return replace(found, evidence=found.evidence + ec2, on_ec2=True)
     return found
 
 
@@ -113,11 +121,9 @@ def _classify(ctx: Context, ec2: list[str]) -> Platform:
         return Platform("container-endpoint", ["AWS_CONTAINER_CREDENTIALS_FULL_URI is set"], on_ec2)
     if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") and env.get("KUBERNETES_SERVICE_HOST"):
         return Platform("eks-irsa", ["AWS_WEB_IDENTITY_TOKEN_FILE and KUBERNETES_SERVICE_HOST are set"], on_ec2)
-    if env.get("GITHUB_ACTIONS") == "true":
-        evidence = ["GITHUB_ACTIONS=true"]
-        if env.get("ACTIONS_ID_TOKEN_REQUEST_URL"):
-            evidence.append("OIDC token request URL available")
-        return Platform("github-actions", evidence, on_ec2)
+    ci = detect_ci(env)
+    if ci is not None:  # a CI job on a plain runner (or a self-hosted one on EC2)
+        return Platform(ci.kind, list(ci.evidence), on_ec2)
     if on_ec2:
         container = _in_container(ctx)
         if container:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
-Format = Literal["text", "json"]
+Format = Literal["text", "json", "github", "junit"]
+FORMATS: tuple[str, ...] = get_args(Format)
 
 
 def get_renderer(fmt: Format) -> Callable[..., str]:
     if fmt == "json":
         from tokendoctor.render.json import render
+    elif fmt == "github":
+        from tokendoctor.render.github import render
+    elif fmt == "junit":
+        from tokendoctor.render.junit import render
     else:
         from tokendoctor.render.text import render
     return render
