@@ -94,6 +94,8 @@ class _Refreshes:
     last_attempt_at: str | None = None
     last_error: str | None = None
     clients: int = 0
+    owners: list[Any] = field(default_factory=list)
+    """Weak references to the clients using these credentials (a failed refresh is reported for the first)."""
 
 
 @dataclass
@@ -118,19 +120,25 @@ def _refreshes_for(creds: Any) -> _Refreshes:
     with _lock:
         stats = _REFRESHES.get(creds)
         if stats is None:
-            stats = _Refreshes()
-            _REFRESHES[creds] = stats
-
-            def observe(started: float, error: BaseException | None) -> None:
-                stats.attempts += 1
-                stats.last_attempt_at = iso(_dt.datetime.fromtimestamp(started, _dt.timezone.utc))
-                if error is not None:
-                    stats.failures += 1
-                    stats.last_error = f"{type(error).__name__}: {error}"[:2000]
-
-            wrap_refresher(creds, observe)
+            stats = _REFRESHES[creds] = _Refreshes()
+            wrap_refresher(creds, functools.partial(_observe_refresh, stats))
         stats.clients += 1
     return stats
+
+
+def _observe_refresh(stats: _Refreshes, started: float, error: BaseException | None) -> None:
+    """Called by the wrapped refresher (never raises: botocore_private guards it)."""
+    stats.attempts += 1
+    stats.last_attempt_at = iso(_dt.datetime.fromtimestamp(started, _dt.timezone.utc))
+    if error is None:
+        return
+    stats.failures += 1
+    stats.last_error = f"{type(error).__name__}: {error}"[:2000]
+    # botocore may swallow it (advisory refresh) and log it: tell the parent now, before that log line
+    owner = next((c for c in (ref() for ref in stats.owners) if c is not None), None)
+    if owner is not None:
+        text = f"{type(error).__module__}.{type(error).__name__}: {error}"
+        _on_error(owner, text, operation=None, status=None, refresh_failure=True)
 
 
 def _watch(client: Any) -> None:
@@ -151,6 +159,7 @@ def _watch(client: Any) -> None:
         fingerprint=_environment_fingerprint(),
         refreshes=_refreshes_for(creds) if ref is not None else _Refreshes(),
     )
+    record.refreshes.owners.append(weakref.ref(record))
 
     def after_call(http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
         try:
@@ -178,11 +187,13 @@ def _watch(client: Any) -> None:
     events.register("after-call-error", after_call_error, unique_id="tokendoctor-hook-after-call-error")
 
 
-def _on_error(client: _Client, text: str, *, operation: str | None, status: int | None) -> None:
+def _on_error(
+    client: _Client, text: str, *, operation: str | None, status: int | None, refresh_failure: bool = False
+) -> None:
     from tokendoctor.explain import explain
 
     facts = explain(text).error
-    if facts.category is None:
+    if facts.category is None and not refresh_failure:
         return
     with _lock:
         client.errors += 1
@@ -190,10 +201,12 @@ def _on_error(client: _Client, text: str, *, operation: str | None, status: int 
             return
         client.reported = True
         _state["sent"] += 1
-    _send(_record(client, facts.to_dict(), operation, status))
+    _send(_record(client, facts.to_dict(), operation, status, "refresh-failed" if refresh_failure else "call-failed"))
 
 
-def _record(client: _Client, error: dict[str, Any], operation: str | None, status: int | None) -> dict[str, Any]:
+def _record(
+    client: _Client, error: dict[str, Any], operation: str | None, status: int | None, trigger: str
+) -> dict[str, Any]:
     from tokendoctor.botocore_private import peek
     from tokendoctor.inprocess import describe
     from tokendoctor.redact import Redactor
@@ -217,6 +230,7 @@ def _record(client: _Client, error: dict[str, Any], operation: str | None, statu
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "event": "aws-error",
+        "trigger": trigger,
         "at": _now(),
         "pid": os.getpid(),
         "client": {

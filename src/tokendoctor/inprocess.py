@@ -14,6 +14,7 @@ import json
 import os
 import stat
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from tokendoctor.botocore_private import CredentialPeek
@@ -22,6 +23,7 @@ from tokendoctor.redact import mask_key
 from tokendoctor.timefmt import iso
 
 NAME = "inprocess"
+_SHARED_FACTS = ("shared_across_fork", "changed_since_client_created")
 MAX_RECORD_FILE = 1024 * 1024
 
 # Refreshable credentials whose refresh failed, by botocore provider method: the cause that
@@ -136,8 +138,7 @@ def finding_for(record: Mapping[str, Any]) -> Finding | None:
 
 def check(records: Iterable[Mapping[str, Any]]) -> CheckResult:
     """All records as one check result (section ``inprocess``), one finding per credentials object."""
-    findings: list[Finding] = []
-    seen: set[tuple[str, Any]] = set()
+    findings: dict[tuple[str, Any], Finding] = {}
     clients = []
     for record in records:
         client = record.get("client") or {}
@@ -159,11 +160,15 @@ def check(records: Iterable[Mapping[str, Any]]) -> CheckResult:
         if finding is None:
             continue
         ident = (finding.code, finding.evidence.get("access_key_id"))
-        if ident in seen:
+        first = findings.get(ident)
+        if first is None:
+            findings[ident] = finding
             continue
-        seen.add(ident)
-        findings.append(finding)
-    return CheckResult(name=NAME, findings=tuple(findings), data={"clients": clients} if clients else {})
+        # the same credentials seen by another client or process: keep the first, add what only this one saw
+        extra = {k: v for k, v in finding.evidence.items() if k in _SHARED_FACTS and k not in first.evidence}
+        if extra:
+            findings[ident] = replace(first, evidence={**first.evidence, **extra})
+    return CheckResult(name=NAME, findings=tuple(findings.values()), data={"clients": clients} if clients else {})
 
 
 __all__ = ["NAME", "check", "finding_for", "read_records"]

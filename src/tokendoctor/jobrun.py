@@ -191,8 +191,19 @@ class _Session:
         }
 
 
+def _masked(value: Any, redactor: Redactor) -> Any:
+    """Every string in a JSON-ready tree through the redactor (the serialised text would be mangled)."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {k: _masked(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v, redactor) for v in value]
+    return value
+
+
 def _write_report(path: str, doc: dict[str, Any], redactor: Redactor) -> None:
-    text = redactor.redact(json.dumps(doc, indent=2, default=str)) + "\n"
+    text = json.dumps(_masked(doc, redactor), indent=2, default=str) + "\n"
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
