@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -163,7 +164,6 @@ class _Session:
         _emit(self.redactor.redact(block))
 
     def document(self, outcome: Any, started: bool) -> dict[str, Any]:
-        from tokendoctor.explain import scrub
         from tokendoctor.render.json import document as preflight_document
 
         diag = self.diagnosis
@@ -171,7 +171,7 @@ class _Session:
         return {
             "schema_version": SCHEMA_VERSION,
             "tool_version": __version__,
-            "command": [scrub(a) for a in self.options.argv],
+            "command": masked_argv(self.options.argv),
             "started": started,
             "exit_code": outcome.exit_code if outcome else FAILED,
             "signal": outcome.signal if outcome else None,
@@ -189,6 +189,30 @@ class _Session:
             },
             "inprocess": inprocess.check(records).data.get("clients", []),
         }
+
+
+_SECRET_FLAG = re.compile(r"(?i)^(-{1,2}[\w.-]*(?:secret|token|password|passwd|credential)[\w.-]*)(?:=(.*))?$")
+
+
+def masked_argv(argv: Sequence[str]) -> list[str]:
+    """The command line for the report: values of secret-looking options masked, then every
+    argument through explain's scrub (keys, tokens, ``key=value`` secrets)."""
+    from tokendoctor.explain import scrub
+
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append("****")
+            hide_next = False
+            continue
+        match = _SECRET_FLAG.match(arg) if len(out) > 0 else None
+        if match and match[2] is not None:
+            out.append(f"{match[1]}=****")
+            continue
+        hide_next = bool(match)
+        out.append(scrub(arg))
+    return out
 
 
 def _masked(value: Any, redactor: Redactor) -> Any:
