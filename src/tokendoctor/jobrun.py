@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -257,6 +255,8 @@ def execute(options: RunOptions) -> int:
     if options.preflight:
         report, redactor = _preflight(env, options)
         _emit(redactor.redact(render_preflight(report)))
+    import tempfile
+
     tmpdir = tempfile.mkdtemp(prefix="tokendoctor-run-") if options.hook else None
     hook_log = os.path.join(tmpdir, "hook.jsonl") if tmpdir else None
     session = _Session(options, report, redactor, hook_log)
@@ -282,6 +282,8 @@ def execute(options: RunOptions) -> int:
         return outcome.exit_code
     finally:
         if tmpdir:
+            import shutil
+
             shutil.rmtree(tmpdir, ignore_errors=True)
 
 

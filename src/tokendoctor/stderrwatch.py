@@ -18,10 +18,12 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tokendoctor.explain import Explanation, explain, scrub
 from tokendoctor.timefmt import iso
+
+if TYPE_CHECKING:
+    from tokendoctor.explain import Explanation
 
 MAX_LINE = 8192
 """Bytes of one line that are looked at; the rest of a longer line is passed through unread."""
@@ -163,6 +165,8 @@ class StderrWatcher:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        from tokendoctor.explain import explain  # loaded at the first candidate line, not at start-up
+
         facts = explain(text).error
         kind = (facts.family, facts.code, facts.category) if facts.family else None
         self._cache[key] = kind
@@ -171,6 +175,8 @@ class StderrWatcher:
         return kind
 
     def _count(self, kind: tuple[str, str | None, str | None], text: str) -> None:
+        from tokendoctor.explain import scrub
+
         family, code, category = kind
         when = iso(_dt.datetime.fromtimestamp(self.now(), _dt.timezone.utc))
         entry = self.kinds.get((family, code))
@@ -185,6 +191,8 @@ class StderrWatcher:
         entry.last_seen = when
 
     def _finish(self) -> None:
+        from tokendoctor.explain import explain, scrub
+
         lines, trigger = self._pending or [], self._pending_line
         self._pending = None
         self._detected = True
