@@ -10,6 +10,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from tokendoctor.models import RankedCause, Report
 from tokendoctor.redact import Redactor
 
 SCHEMA_VERSION = 1
+HOOK_GRACE_SECONDS = 1.0
+"""How long a hook record waits for the command's own error line before it alone triggers the diagnosis."""
 SITECUSTOMIZE_DIR = Path(__file__).resolve().parent / "resources" / "sitecustomize"
 # Causes whose text-only guess names a credential source (botocore provider methods).
 _SOURCE_GUESS: dict[str, set[str]] = {
@@ -130,10 +133,12 @@ class _Session:
         self.watcher.idle()
         if self.diagnosis is None and self.hook_log:
             try:
-                size = os.stat(self.hook_log).st_size
+                info = os.stat(self.hook_log)
             except OSError:
                 return
-            if size:
+            # a program usually prints the error right after its client got it: give that line (with its
+            # stack trace) the chance to be the trigger, and fall back on the record alone after a moment
+            if info.st_size and time.time() - info.st_mtime >= HOOK_GRACE_SECONDS:
                 self._from_hook()
 
     def close(self) -> None:
@@ -149,7 +154,10 @@ class _Session:
         from tokendoctor.explain import explain
 
         first = records[0].get("error") or {}
-        text = f"An error occurred ({first.get('code') or first.get('family')}) when calling the {first.get('operation')} operation: {first.get('message') or ''}"
+        text = (
+            f"botocore.exceptions.ClientError: An error occurred ({first.get('code') or first.get('family')}) "
+            f"when calling the {first.get('operation')} operation: {first.get('message') or ''}"
+        )
         explanation = explain(text)
         causes = combine(explanation.causes, records, self.preflight)
         self._show(_Diagnosis("hook", records[0].get("at"), None, explanation.error.to_dict(), causes, len(records)))
