@@ -249,3 +249,15 @@ def test_diagnose_a_session_that_has_not_resolved_credentials_does_not_resolve_t
 def test_diagnose_rejects_an_unknown_option() -> None:
     with pytest.raises(TypeError):
         tokendoctor.diagnose(no_such_option=True)
+
+
+def test_diagnose_follows_a_profile_given_to_the_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = Path(os.environ["HOME"])
+    (home / ".aws").mkdir(exist_ok=True)
+    (home / ".aws" / "config").write_text("[profile other]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_PROFILE", "other")
+    session = botocore.session.Session(profile="missing-profile")
+    report = tokendoctor.diagnose(session, offline=True)
+    assert report.causes[0].code == "TD105", [c.code for c in report.causes]  # the session's profile, not AWS_PROFILE
+    report = tokendoctor.diagnose(botocore.session.Session(), offline=True)
+    assert "TD105" not in [c.code for c in report.causes]

@@ -65,9 +65,11 @@ def diagnose(
     from tokendoctor.runner import run_checks
 
     if session is not None and options.get("profile") is None:
-        profile = getattr(botocore_session_of(session), "profile", None)
-        if profile and profile != "default":
-            options["profile"] = profile
+        # only a profile given to the session itself (profile_name=...), not AWS_PROFILE: that one the
+        # environment's diagnosis already follows, and an explicit profile changes botocore's chain
+        explicit = getattr(botocore_session_of(session), "instance_variables", dict)().get("profile")
+        if explicit:
+            options["profile"] = explicit
     opts = Options(**options)
     ctx = live_context(opts, env)
     results = run_checks(ctx, ALL_CHECKS, deadline=opts.timeout)

@@ -302,22 +302,32 @@ def _patch(session_module: ModuleType) -> None:
     _state["original"] = original
 
 
+def find_and_patch(
+    fullname: str, path: Sequence[str] | None, target: ModuleType | None = None, skip: object = None
+) -> ModuleSpec | None:
+    """The spec of ``botocore.session`` from the other finders, its loader set to patch the module
+    once it is executed (for a meta path finder; ``skip`` is the calling finder).  Marks the hook
+    installed."""
+    _state["installed"] = True
+    for finder in list(sys.meta_path):
+        if finder is skip or isinstance(finder, _Finder) or not hasattr(finder, "find_spec"):
+            continue
+        spec = finder.find_spec(fullname, path, target)
+        if spec is None:
+            continue
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            _wrap_exec(spec.loader)
+        return spec
+    return None
+
+
 class _Finder(MetaPathFinder):
     """Answers only for ``botocore.session``: lets the real finder load it, then patches it."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> ModuleSpec | None:
         if fullname != "botocore.session":
             return None
-        for finder in list(sys.meta_path):
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                _wrap_exec(spec.loader)
-                return spec
-            if spec is not None:
-                return spec
-        return None
+        return find_and_patch(fullname, path, target, skip=self)
 
 
 def _wrap_exec(loader: Any) -> None:
@@ -363,4 +373,4 @@ def uninstall() -> None:
     _state.update(installed=False, original=None)
 
 
-__all__ = ["ENV_LOG", "install", "uninstall"]
+__all__ = ["ENV_LOG", "find_and_patch", "install", "uninstall"]
