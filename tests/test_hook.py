@@ -177,7 +177,7 @@ def test_without_a_parent_the_record_goes_to_the_log(sts: ExpiringSts, caplog: p
 def test_install_before_botocore_is_imported_is_inert_until_it_is(tmp_path: Path, sts: ExpiringSts) -> None:
     log = tmp_path / "hook.jsonl"
     code = textwrap.dedent(
-        f"""
+        """
         import sys, tokendoctor.hook
         assert tokendoctor.hook.install()
         heavy = [m for m in sys.modules if m.startswith(("botocore", "tokendoctor.explain", "rich", "click"))]

@@ -67,7 +67,8 @@ def diagnose(
     if session is not None and options.get("profile") is None:
         # only a profile given to the session itself (profile_name=...), not AWS_PROFILE: that one the
         # environment's diagnosis already follows, and an explicit profile changes botocore's chain
-        explicit = getattr(botocore_session_of(session), "instance_variables", dict)().get("profile")
+        variables = getattr(botocore_session_of(session), "instance_variables", None)
+        explicit = variables().get("profile") if callable(variables) else None
         if explicit:
             options["profile"] = explicit
     opts = Options(**options)

@@ -33,7 +33,6 @@ import json
 import os
 import sys
 import threading
-import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
