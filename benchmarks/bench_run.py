@@ -101,7 +101,9 @@ def hook_overhead(runs: int, calls: int, home: Path) -> dict[str, Any]:
     per_call: dict[str, list[float]] = {"plain": [], "hook": []}
     try:
         for _ in range(runs):
-            out = subprocess.run([sys.executable, "-c", CLIENT, str(calls)], env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CLIENT, str(calls)], env=env, capture_output=True, text=True, check=True
+            )
             for mode, value in json.loads(out.stdout).items():
                 per_call[mode].append(value)
     finally:
@@ -129,7 +131,10 @@ def startup(runs: int, home: Path) -> dict[str, Any]:
     env = _env(home)
     stamp = ["/bin/sh", "-c", "date +%s%N"]
     direct = [_child_start_ms(stamp, env) for _ in range(runs)]
-    via_run = [_child_start_ms([sys.executable, "-m", "tokendoctor", "run", "--no-preflight", "--", *stamp], env) for _ in range(runs)]
+    via_run = [
+        _child_start_ms([sys.executable, "-m", "tokendoctor", "run", "--no-preflight", "--", *stamp], env)
+        for _ in range(runs)
+    ]
     return {
         "direct_ms": round(statistics.median(direct), 1),
         "run_no_preflight_ms": round(statistics.median(via_run), 1),
@@ -196,15 +201,23 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     h, s, p, c = result["hook"], result["startup"], result["preflight"], result["sitecustomize"]
-    print(f"hook: {h['plain_us_per_call']} µs/call without, {h['hook_us_per_call']} µs/call with "
-          f"-> {h['overhead_us_per_call']:+} µs ({h['overhead_percent']:+} %) per call "
-          f"(median of {h['runs']} runs x {h['calls_per_run']} calls; aim < max(2 %, 20 µs))")
-    print(f"run --no-preflight start-up: command starts {s['run_no_preflight_ms']} ms after launch vs "
-          f"{s['direct_ms']} ms directly -> {s['overhead_ms']:+} ms (aim < 100 ms)")
-    print(f"preflight: run {p['run_ms']} ms - run --no-preflight {p['run_no_preflight_ms']} ms = "
-          f"{p['preflight_ms']} ms; check --offline {p['check_offline_ms']} ms")
-    print(f"sitecustomize without botocore: python -c pass {c['plain_ms']} ms vs {c['sitecustomize_ms']} ms "
-          f"-> {c['overhead_ms']:+} ms")
+    print(
+        f"hook: {h['plain_us_per_call']} µs/call without, {h['hook_us_per_call']} µs/call with "
+        f"-> {h['overhead_us_per_call']:+} µs ({h['overhead_percent']:+} %) per call "
+        f"(median of {h['runs']} runs x {h['calls_per_run']} calls; aim < max(2 %, 20 µs))"
+    )
+    print(
+        f"run --no-preflight start-up: command starts {s['run_no_preflight_ms']} ms after launch vs "
+        f"{s['direct_ms']} ms directly -> {s['overhead_ms']:+} ms (aim < 100 ms)"
+    )
+    print(
+        f"preflight: run {p['run_ms']} ms - run --no-preflight {p['run_no_preflight_ms']} ms = "
+        f"{p['preflight_ms']} ms; check --offline {p['check_offline_ms']} ms"
+    )
+    print(
+        f"sitecustomize without botocore: python -c pass {c['plain_ms']} ms vs {c['sitecustomize_ms']} ms "
+        f"-> {c['overhead_ms']:+} ms"
+    )
 
 
 if __name__ == "__main__":

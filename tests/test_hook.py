@@ -24,7 +24,7 @@ import pytest
 
 import tokendoctor
 from tests.servers.expiring import ExpiringSts
-from tokendoctor import botocore_private, hook, inprocess
+from tokendoctor import hook, inprocess
 
 SECRET = "hookSECRETmarker0001hookSECRET"
 TOKEN = "hookTOKENmarker0002hookTOKEN"
@@ -49,7 +49,9 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 
 def static_client(key: str = "ASIAHOOKHOOKHOOK0001") -> Any:
-    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=SECRET, aws_session_token=TOKEN, region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id=key, aws_secret_access_key=SECRET, aws_session_token=TOKEN, region_name="us-east-1"
+    )
     return session.client("sts")
 
 
@@ -60,49 +62,6 @@ def calls_until_error(client: Any, n: int = 5) -> botocore.exceptions.ClientErro
         except botocore.exceptions.ClientError as exc:
             return exc
     raise AssertionError("the stub never answered ExpiredToken")
-
-
-# ---------------------------------------------------------------- the adapter over private botocore
-
-
-def test_private_botocore_attributes_still_exist() -> None:
-    """botocore_private reads these; if botocore renames one, this fails before users notice."""
-    client = static_client()
-    creds = botocore_private.client_credentials(client)
-    assert isinstance(creds, botocore.credentials.Credentials)
-    seen = botocore_private.peek(creds)
-    assert seen is not None and (seen.kind, seen.method, seen.has_token) == ("static", "explicit", True)
-    session = boto3.Session(aws_access_key_id="AKIAEXAMPLEEXAMPLE1", aws_secret_access_key="x" * 20)
-    assert botocore_private.session_credentials(botocore_private.botocore_session_of(session)) is not None
-    refreshable = botocore.credentials.RefreshableCredentials.create_from_metadata(
-        {"access_key": "ASIAREFRESHREFRESH01", "secret_key": "s" * 20, "token": "t" * 20, "expiry_time": "2000-01-01T00:00:00Z"},
-        refresh_using=lambda: pytest.fail("peek must never refresh"),
-        method="assume-role",
-    )
-    for attr in ("_access_key", "_secret_key", "_token", "_expiry_time", "_refresh_using"):
-        assert hasattr(refreshable, attr), attr
-    seen = botocore_private.peek(refreshable)
-    assert seen is not None and seen.kind == "refreshable" and seen.expiry is not None and seen.expiry.year == 2000
-
-
-def test_wrapped_refresher_returns_and_raises_exactly_as_before() -> None:
-    calls: list[Any] = []
-    result = {"access_key": "a", "secret_key": "b", "token": "c", "expiry_time": "2999-01-01T00:00:00Z"}
-    creds = botocore.credentials.DeferredRefreshableCredentials(refresh_using=lambda: result, method="assume-role")
-    assert botocore_private.wrap_refresher(creds, lambda started, error: calls.append(error)) is True
-    assert botocore_private.wrap_refresher(creds, lambda started, error: calls.append(error)) is False  # once only
-    assert creds._refresh_using() is result
-    boom = ValueError("sts said no")
-
-    def failing() -> Any:
-        raise boom
-
-    other = botocore.credentials.DeferredRefreshableCredentials(refresh_using=failing, method="assume-role")
-    botocore_private.wrap_refresher(other, lambda started, error: 1 / 0)  # a broken observer changes nothing
-    with pytest.raises(ValueError) as info:
-        other._refresh_using()
-    assert info.value is boom
-    assert calls == [None]
 
 
 # ---------------------------------------------------------------- the hook in this process
@@ -146,7 +105,9 @@ def test_the_hook_never_raises_into_the_program(
     assert sts.uses["ASIAHOOKHOOKHOOK0002"] == 3
 
 
-def test_same_calls_with_and_without_the_hook(tmp_path: Path, sts: ExpiringSts, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_calls_with_and_without_the_hook(
+    tmp_path: Path, sts: ExpiringSts, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The hook changes nothing the program does: the same requests reach AWS, in the same number."""
     calls_until_error(static_client("ASIAHOOKHOOKHOOK0003"))
     without = dict(sts.uses)
@@ -193,7 +154,9 @@ def test_install_before_botocore_is_imported_is_inert_until_it_is(tmp_path: Path
         """
     )
     env = {**os.environ, hook.ENV_LOG: str(log)}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["loaded: []", "error: ClientError"]
     assert [r["credentials"]["access_key_id"] for r in inprocess.read_records(log)] == ["ASIA…0001"]
@@ -214,7 +177,12 @@ def test_record_file_is_read_with_a_cap_and_only_if_regular(tmp_path: Path) -> N
 
 
 def test_diagnose_a_static_session_built_in_code() -> None:
-    session = boto3.Session(aws_access_key_id="ASIAAPIAPIAPIAPI0001", aws_secret_access_key=SECRET, aws_session_token=TOKEN, region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id="ASIAAPIAPIAPIAPI0001",
+        aws_secret_access_key=SECRET,
+        aws_session_token=TOKEN,
+        region_name="us-east-1",
+    )
     report = tokendoctor.diagnose(session, offline=True)
     assert report.causes[0].code == "TD511" and report.causes[0].name == "static-session-in-code"
     assert report.sections["session"]["kind"] == "static" and report.sections["session"]["access_key_id"] == "ASIA…0001"
@@ -224,7 +192,11 @@ def test_diagnose_a_static_session_built_in_code() -> None:
 
 
 def test_diagnose_without_a_session_is_the_check_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {"AWS_ACCESS_KEY_ID": "ASIAAPIAPIAPIAPI0002", "AWS_SECRET_ACCESS_KEY": "x" * 20, "AWS_SESSION_TOKEN": "y" * 20}
+    env = {
+        "AWS_ACCESS_KEY_ID": "ASIAAPIAPIAPIAPI0002",
+        "AWS_SECRET_ACCESS_KEY": "x" * 20,
+        "AWS_SESSION_TOKEN": "y" * 20,
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     root = tmp_path / "root"
@@ -232,16 +204,24 @@ def test_diagnose_without_a_session_is_the_check_report(tmp_path: Path, monkeypa
     monkeypatch.setenv("TOKENDOCTOR_FS_ROOT", str(root))
     report = tokendoctor.diagnose(offline=True)
     cli = subprocess.run(
-        [sys.executable, "-m", "tokendoctor", "check", "--offline", "--json"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "tokendoctor", "check", "--offline", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert [c.code for c in report.causes] == [c["code"] for c in json.loads(cli.stdout)["causes"]]
     assert report.exit_code == cli.returncode
     assert "session" not in report.sections
 
 
-def test_diagnose_a_session_that_has_not_resolved_credentials_does_not_resolve_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diagnose_a_session_that_has_not_resolved_credentials_does_not_resolve_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     core = botocore.session.Session()
-    monkeypatch.setattr(core, "get_credentials", lambda: pytest.fail("diagnose must not resolve the session's credentials"))
+    monkeypatch.setattr(
+        core, "get_credentials", lambda: pytest.fail("diagnose must not resolve the session's credentials")
+    )
     report = tokendoctor.diagnose(core, offline=True)
     assert report.sections["session"] == {"resolved": False, "detail": "the session has not resolved credentials yet"}
 

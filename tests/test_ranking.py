@@ -587,8 +587,24 @@ def test_TD511_static_session_in_code_ranks_first_through_run(
     with ExpiringSts(calls_per_key=3) as sts:
         env = {**os.environ, **machine.env, "TOKENDOCTOR_FS_ROOT": str(machine.root), "AWS_ENDPOINT_URL_STS": sts.url}
         proc = subprocess.run(
-            [sys.executable, "-m", "tokendoctor", "run", "--report", str(report), "--", sys.executable, str(job), "static", "10"],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "tokendoctor",
+                "run",
+                "--report",
+                str(report),
+                "--",
+                sys.executable,
+                str(job),
+                "static",
+                "10",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
     doc = json.loads(report.read_text())
     jsonschema.validate(doc, schema)
@@ -596,7 +612,9 @@ def test_TD511_static_session_in_code_ranks_first_through_run(
     assert ranked[0] == "TD511", f"TD511 should rank first; got {ranked}"
     assert doc["diagnosis"]["causes"][0]["name"] == catalogue.get("TD511").name
     assert "TD202" in ranked[1:], "the expired session is its symptom"
-    assert doc["preflight"]["causes"] == [] or doc["preflight"]["status"] != "error", "outside the process it looks fine"
+    assert doc["preflight"]["causes"] == [] or doc["preflight"]["status"] != "error", (
+        "outside the process it looks fine"
+    )
     assert proc.returncode == 1  # the job's own exit status
     for marker in MARKERS:
         assert marker not in proc.stderr and marker not in report.read_text()

@@ -55,7 +55,9 @@ def sts(monkeypatch: pytest.MonkeyPatch) -> Iterator[ExpiringSts]:
         yield stub
 
 
-def td_run(*args: str, cmd: list[str], input: bytes | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[bytes]:
+def td_run(
+    *args: str, cmd: list[str], input: bytes | None = None, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[bytes]:
     environ = {**os.environ, **env}
     return subprocess.run(
         [sys.executable, "-m", "tokendoctor", "run", *args, "--", *cmd],
@@ -88,7 +90,11 @@ def load_report(path: Path) -> dict[str, Any]:
 
 def test_stdin_stdout_and_exit_status_pass_through(fs_root: Path) -> None:
     payload = bytes(range(256)) * 64 + b"\nlast line without newline"
-    proc = td_run("--no-preflight", cmd=py("import sys; d = sys.stdin.buffer.read(); sys.stdout.buffer.write(d[::-1]); sys.exit(7)"), input=payload)
+    proc = td_run(
+        "--no-preflight",
+        cmd=py("import sys; d = sys.stdin.buffer.read(); sys.stdout.buffer.write(d[::-1]); sys.exit(7)"),
+        input=payload,
+    )
     assert proc.returncode == 7
     assert proc.stdout == payload[::-1]
     assert proc.stderr == b""
@@ -153,11 +159,16 @@ def test_no_zombie_is_left_behind(fs_root: Path) -> None:
 def test_command_not_found_is_127_with_one_line(fs_root: Path) -> None:
     proc = td_run("--no-preflight", cmd=["/nonexistent/tokendoctor-no-such-command"])
     assert proc.returncode == 127
-    assert proc.stderr.decode().strip() == "tokendoctor: error: /nonexistent/tokendoctor-no-such-command: command not found"
+    assert (
+        proc.stderr.decode().strip()
+        == "tokendoctor: error: /nonexistent/tokendoctor-no-such-command: command not found"
+    )
 
 
 def test_run_needs_a_command() -> None:
-    proc = subprocess.run([sys.executable, "-m", "tokendoctor", "run"], capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokendoctor", "run"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
@@ -225,7 +236,9 @@ def test_a_background_process_holding_stderr_does_not_keep_run_alive(fs_root: Pa
 # ---------------------------------------------------------------- diagnosis from stderr
 
 
-def test_java_stack_trace_from_a_non_python_command_gets_the_explain_diagnosis_once(fs_root: Path, tmp_path: Path) -> None:
+def test_java_stack_trace_from_a_non_python_command_gets_the_explain_diagnosis_once(
+    fs_root: Path, tmp_path: Path
+) -> None:
     trace = (CORPUS / "java-v1-s3-expired-token.txt").read_text()
     (tmp_path / "trace.txt").write_text(trace)
     report = tmp_path / "run.json"
@@ -289,7 +302,9 @@ def test_role_profile_that_refreshes_gives_no_false_alarm(fs_root: Path, sts: Ex
     assert len(sts.issued) >= 2, "botocore refreshed the role session (the stub wears keys out after 3 calls)"
 
 
-def test_refresh_failure_is_reported_with_stss_answer(fs_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_failure_is_reported_with_stss_answer(
+    fs_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A role profile whose source keys stop working: botocore's AssumeRole refresh fails."""
     Path(os.environ["HOME"], ".aws").mkdir(exist_ok=True)
     Path(os.environ["HOME"], ".aws", "config").write_text(LONG_TERM)
@@ -342,7 +357,10 @@ def test_a_swallowed_error_is_still_diagnosed_from_the_hook(fs_root: Path, sts: 
     assert blocks(err) == 1 and "TD511 static-session-in-code" in err
     doc = load_report(report)
     assert doc["diagnosis"]["source"] == "hook" and doc["errors"] == []
-    assert "swallowedSECRETmarker" not in err + report.read_text() and "swallowedTOKENmarker" not in err + report.read_text()
+    assert (
+        "swallowedSECRETmarker" not in err + report.read_text()
+        and "swallowedTOKENmarker" not in err + report.read_text()
+    )
 
 
 # ---------------------------------------------------------------- preflight
@@ -375,13 +393,21 @@ def test_strict_does_not_start_the_command_on_an_error_level_cause(fs_root: Path
 
 def test_preflight_is_the_check_report_for_the_commands_environment(fs_root: Path, tmp_path: Path) -> None:
     report = tmp_path / "run.json"
-    env = {"AWS_ACCESS_KEY_ID": "ASIASESSIONSESSION01", "AWS_SECRET_ACCESS_KEY": "x" * 20, "AWS_SESSION_TOKEN": "y" * 20}
+    env = {
+        "AWS_ACCESS_KEY_ID": "ASIASESSIONSESSION01",
+        "AWS_SECRET_ACCESS_KEY": "x" * 20,
+        "AWS_SESSION_TOKEN": "y" * 20,
+    }
     proc = td_run("--report", str(report), cmd=["true"], **env)
     assert proc.returncode == 0
     doc = load_report(report)
     check = subprocess.run(
         [sys.executable, "-m", "tokendoctor", "check", "--offline", "--json"],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        check=False,
     )
     assert [c["code"] for c in doc["preflight"]["causes"]] == [c["code"] for c in json.loads(check.stdout)["causes"]]
     assert "TD101" in [c["code"] for c in doc["preflight"]["causes"]]
@@ -390,7 +416,10 @@ def test_preflight_is_the_check_report_for_the_commands_environment(fs_root: Pat
 def test_strict_and_no_preflight_contradict() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tokendoctor", "run", "--strict", "--no-preflight", "--", "true"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2 and "--strict needs the preflight" in proc.stderr
 

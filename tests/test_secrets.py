@@ -232,7 +232,11 @@ def test_no_marker_from_run_its_diagnosis_report_or_hook(seeded: Path, tmp_path:
     env = {**os.environ, "TOKENDOCTOR_FS_ROOT": str(root)}
     proc = subprocess.run(
         [sys.executable, "-m", "tokendoctor", "run", "--report", str(report), "--", sys.executable, "-c", child],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "[tokendoctor] ──── tokendoctor: diagnosis ────" in proc.stderr and "[tokendoctor] preflight:" in proc.stderr
@@ -252,7 +256,11 @@ def test_no_marker_in_the_command_line_shown_by_run(tmp_path: Path) -> None:
     env = {**os.environ, "TOKENDOCTOR_FS_ROOT": str(root)}
     proc = subprocess.run(
         [sys.executable, "-m", "tokendoctor", "run", "--no-preflight", "--report", str(report), "--", *argv],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0
     doc = json.loads(report.read_text())

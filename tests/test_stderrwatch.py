@@ -40,7 +40,10 @@ def test_the_stack_trace_around_the_error_line_is_read_whole() -> None:
 
 
 def test_one_detection_and_counts_for_repeats() -> None:
-    line = b"botocore.exceptions.ClientError: An error occurred (ExpiredToken) when calling the GetObject operation: expired\n"
+    line = (
+        b"botocore.exceptions.ClientError: An error occurred (ExpiredToken) "
+        b"when calling the GetObject operation: expired\n"
+    )
     w, found = watcher()
     for _ in range(1000):
         w.feed(line)

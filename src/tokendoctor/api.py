@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from tokendoctor import inprocess
-from tokendoctor.botocore_private import botocore_session_of, peek, session_credentials
+from tokendoctor.chain.botocore_private import botocore_session_of, inspect_credentials, session_credentials
 from tokendoctor.exitcodes import FailOn
 from tokendoctor.models import CheckResult, Report
 
@@ -23,7 +23,7 @@ def session_check(session: Any) -> CheckResult:
     """What a boto3/botocore session's own credentials object is, read without resolving or refreshing it."""
     core = botocore_session_of(session)
     creds = session_credentials(core)
-    seen = peek(creds)
+    seen = inspect_credentials(creds)
     if seen is None:
         detail = (
             "the session has not resolved credentials yet"
@@ -59,10 +59,11 @@ def diagnose(
     ``session``): a static session built in code is TD511 static-session-in-code.  Never calls AWS
     unless ``live=True``; raises ``TypeError`` for an unknown option.
     """
+    from tokendoctor import pipeline
     from tokendoctor.checks import ALL_CHECKS
-    from tokendoctor.context import Options, live_context
-    from tokendoctor.reporter import rank
+    from tokendoctor.context import Options
     from tokendoctor.runner import run_checks
+    from tokendoctor.target import live_context
 
     if session is not None and options.get("profile") is None:
         # only a profile given to the session itself (profile_name=...), not AWS_PROFILE: that one the
@@ -80,7 +81,7 @@ def diagnose(
             # the session holds credentials of its own: "none found in the chain" is not its problem
             results = [replace(r, findings=tuple(f for f in r.findings if f.code != "TD201")) for r in results]
         results.append(own)
-    return rank(results, fail_on=fail_on)
+    return pipeline.rank(results, fail_on=fail_on)
 
 
 __all__ = ["diagnose", "session_check"]

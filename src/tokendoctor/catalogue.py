@@ -27,7 +27,7 @@ class Cause:
     code: str
     check: str
     """The check that emits it (``checks/<check>.py``, tested in ``tests/test_check_<check>.py``);
-    ``runner`` for the tool's own failures."""
+    ``runner`` for the tool's own failures; ``inprocess`` for what only the in-process hook sees."""
     name: str
     severity: Severity
     title: str
@@ -591,6 +591,7 @@ _CAUSES: tuple[Cause, ...] = (
     ),
     Cause(
         code="TD511",
+        check="inprocess",
         name="static-session-in-code",
         severity="error",
         priority=0,  # before TD202/TD501: the expired session is this frozen copy, and why it never renews
@@ -609,16 +610,16 @@ _CAUSES: tuple[Cause, ...] = (
             "  role_arn = arn:aws:iam::ACCOUNT:role/ROLE\n"
             "  source_profile = default        # or: credential_source = Ec2InstanceMetadata\n"
             "  # in the program, instead of handing the session's keys and token to boto3.Session(...):\n"
-            "  session = boto3.Session(profile_name=\"job\")\n"
+            '  session = boto3.Session(profile_name="job")\n'
             "or, when the program must call AssumeRole itself, give botocore a refresher:\n"
             "  from botocore.credentials import DeferredRefreshableCredentials\n"
             "  from botocore.session import get_session\n"
             "  def refresh():\n"
-            "      c = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName=\"job\")[\"Credentials\"]\n"
-            "      return {\"access_key\": c[\"AccessKeyId\"], \"secret_key\": c[\"SecretAccessKey\"],\n"
-            "              \"token\": c[\"SessionToken\"], \"expiry_time\": c[\"Expiration\"].isoformat()}\n"
+            '      c = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="job")["Credentials"]\n'
+            '      return {"access_key": c["AccessKeyId"], "secret_key": c["SecretAccessKey"],\n'
+            '              "token": c["SessionToken"], "expiry_time": c["Expiration"].isoformat()}\n'
             "  core = get_session()\n"
-            "  core._credentials = DeferredRefreshableCredentials(refresh_using=refresh, method=\"sts-assume-role\")\n"
+            '  core._credentials = DeferredRefreshableCredentials(refresh_using=refresh, method="sts-assume-role")\n'
             "  session = boto3.Session(botocore_session=core)"
         ),
     ),

@@ -11,7 +11,7 @@ It wraps ``botocore.session.Session.create_client`` (there is no public event fo
 emitter (``after-call``, ``after-call-error``: botocore's public events).  Per
 client it notes when it was created, in which process, and its credentials
 object (kind, provider method, expiry; read without refreshing, see
-:mod:`tokendoctor.botocore_private`); a refreshable object's refresher is
+:mod:`tokendoctor.chain.botocore_private`); a refreshable object's refresher is
 observed (attempts, failures).  When a call fails with an ExpiredToken-family
 error (as :func:`tokendoctor.explain.explain` classifies it) it sends ONE masked
 JSON record per client: appended to the file named by ``TOKENDOCTOR_HOOK_LOG``
@@ -26,6 +26,7 @@ imported it is one entry on ``sys.meta_path`` that only ever answers for
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import hashlib
@@ -114,7 +115,7 @@ _REFRESHES: weakref.WeakKeyDictionary[Any, _Refreshes] = weakref.WeakKeyDictiona
 
 
 def _refreshes_for(creds: Any) -> _Refreshes:
-    from tokendoctor.botocore_private import wrap_refresher
+    from tokendoctor.chain.botocore_private import wrap_refresher
 
     with _lock:
         stats = _REFRESHES.get(creds)
@@ -141,7 +142,7 @@ def _observe_refresh(stats: _Refreshes, started: float, error: BaseException | N
 
 
 def _watch(client: Any) -> None:
-    from tokendoctor.botocore_private import client_credentials
+    from tokendoctor.chain.botocore_private import client_credentials
 
     creds = client_credentials(client)
     try:
@@ -162,7 +163,11 @@ def _watch(client: Any) -> None:
 
     def after_call(http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
         try:
-            if http_response is None or getattr(http_response, "status_code", 200) < 300 or not isinstance(parsed, dict):
+            if (
+                http_response is None
+                or getattr(http_response, "status_code", 200) < 300
+                or not isinstance(parsed, dict)
+            ):
                 return
             error = parsed.get("Error") or {}
             code, message = str(error.get("Code") or ""), str(error.get("Message") or "")
@@ -206,12 +211,12 @@ def _on_error(
 def _record(
     client: _Client, error: dict[str, Any], operation: str | None, status: int | None, trigger: str
 ) -> dict[str, Any]:
-    from tokendoctor.botocore_private import peek
+    from tokendoctor.chain.botocore_private import inspect_credentials
     from tokendoctor.inprocess import describe
     from tokendoctor.redact import Redactor
 
     creds = client.credentials() if client.credentials is not None else None
-    seen = peek(creds)
+    seen = inspect_credentials(creds)
     redactor = Redactor()
     credentials: dict[str, Any] | None = None
     if seen is not None:
@@ -266,7 +271,9 @@ def _send(record: dict[str, Any]) -> None:
     if len(line) >= MAX_RECORD_BYTES:
         record["error"]["message"] = (record["error"].get("message") or "")[:200]
         if record.get("credentials"):
-            record["credentials"]["refresh"]["last_error"] = (record["credentials"]["refresh"]["last_error"] or "")[:200]
+            record["credentials"]["refresh"]["last_error"] = (record["credentials"]["refresh"]["last_error"] or "")[
+                :200
+            ]
         line = json.dumps(record, separators=(",", ":"))[: MAX_RECORD_BYTES - 1]
     path = os.environ.get(ENV_LOG)
     if path:
@@ -290,10 +297,8 @@ def _patch(session_module: ModuleType) -> None:
     @functools.wraps(original)
     def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
         client = original(self, *args, **kwargs)
-        try:
+        with contextlib.suppress(Exception):  # never raise into the program
             _watch(client)
-        except Exception:  # noqa: BLE001 - never raise into the program
-            pass
         return client
 
     setattr(create_client, _FLAG, True)
@@ -323,7 +328,9 @@ def find_and_patch(
 class _Finder(MetaPathFinder):
     """Answers only for ``botocore.session``: lets the real finder load it, then patches it."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if fullname != "botocore.session":
             return None
         return find_and_patch(fullname, path, target, skip=self)
@@ -334,14 +341,10 @@ def _wrap_exec(loader: Any) -> None:
 
     def exec_module(module: ModuleType) -> None:
         original(module)
-        try:
+        with contextlib.suppress(AttributeError):
             del loader.exec_module  # back to the class's method
-        except AttributeError:
-            pass
-        try:
+        with contextlib.suppress(Exception):  # never break the import
             _patch(module)
-        except Exception:  # noqa: BLE001 - never break the import
-            pass
 
     loader.exec_module = exec_module
 

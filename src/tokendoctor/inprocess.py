@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from tokendoctor.botocore_private import CredentialPeek
+from tokendoctor.chain.botocore_private import CredentialPeek
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
 from tokendoctor.timefmt import iso
@@ -36,7 +36,6 @@ _REFRESH_CAUSE = {
 }
 # Static credentials with a session token, by where botocore found them.
 _STATIC_CAUSE = {"explicit": "TD511", "env": "TD101", "shared-credentials-file": "TD204", "config-file": "TD204"}
-
 
 
 def read_records(path: str | os.PathLike[str], limit: int = MAX_RECORD_FILE) -> list[dict[str, Any]]:
@@ -71,7 +70,9 @@ def describe(seen: CredentialPeek, refresh: Mapping[str, Any] | None = None, cli
         "method": seen.method,
         "access_key_id": mask_key(seen.access_key),
         "session_token": seen.has_token,
-        "expiry": iso(seen.expiry if seen.expiry is None or seen.expiry.tzinfo else seen.expiry.replace(tzinfo=_dt.timezone.utc)),
+        "expiry": iso(
+            seen.expiry if seen.expiry is None or seen.expiry.tzinfo else seen.expiry.replace(tzinfo=_dt.timezone.utc)
+        ),
         "clients": clients,
         "refresh": dict(refresh or {"attempts": 0, "failures": 0, "last_attempt_at": None, "last_error": None}),
     }

@@ -69,15 +69,13 @@ def _emit(text: str) -> None:
 
 
 def _preflight(env: Mapping[str, str], options: RunOptions) -> tuple[Report, Redactor]:
-    from tokendoctor.checks import ALL_CHECKS
-    from tokendoctor.context import Options, live_context
-    from tokendoctor.reporter import rank
-    from tokendoctor.runner import run_checks
+    from tokendoctor.context import Options
+    from tokendoctor.pipeline import diagnose
+    from tokendoctor.target import live_context
 
     opts = Options(offline=True, timeout=options.timeout, **dict(options.check_options))
     ctx = live_context(opts, env)
-    results = run_checks(ctx, ALL_CHECKS, deadline=options.timeout)
-    return rank(results), ctx.redactor
+    return diagnose(ctx), ctx.redactor
 
 
 def combine(
@@ -85,7 +83,7 @@ def combine(
 ) -> tuple[RankedCause, ...]:
     """One ranked list: what the hook saw in the process first (it is the most direct evidence),
     then the error text's causes that the preflight also found, then the rest of the text's causes."""
-    from tokendoctor.reporter import rank
+    from tokendoctor.pipeline import rank
 
     inside = rank([inprocess.check(hook_records)]).causes if hook_records else ()
     methods = {str((r.get("credentials") or {}).get("method")) for r in hook_records if r.get("credentials")}
@@ -127,7 +125,9 @@ class _Session:
         records = self.records()
         explanation = detection.explanation
         causes = combine(explanation.causes, records, self.preflight)
-        self._show(_Diagnosis("stderr", detection.at, detection.line, explanation.error.to_dict(), causes, len(records)))
+        self._show(
+            _Diagnosis("stderr", detection.at, detection.line, explanation.error.to_dict(), causes, len(records))
+        )
 
     def idle(self) -> None:
         self.watcher.idle()

@@ -9,6 +9,7 @@ sent (``si_code > 0``) are not forwarded again, so the child never gets one twic
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
@@ -61,7 +62,7 @@ class _Pump(threading.Thread):
             while not self.stop.is_set():
                 ready, _, _ = select.select([self.fd], [], [], IDLE_SECONDS)
                 if not ready:
-                    self._watch(self.on_idle)
+                    self.watch(self.on_idle)
                     continue
                 try:
                     data = os.read(self.fd, _CHUNK)
@@ -70,12 +71,10 @@ class _Pump(threading.Thread):
                 if not data:
                     return
                 self._write(data)
-                self._watch(lambda: self.on_output(data))  # noqa: B023 - called at once, inside this iteration
+                self.watch(lambda: self.on_output(data))  # noqa: B023 - called at once, inside this iteration
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self.fd)
-            except OSError:
-                pass
 
     def _write(self, data: bytes) -> None:
         if not self.write_ok:
@@ -93,7 +92,7 @@ class _Pump(threading.Thread):
                 raise
             view = view[n:]
 
-    def _watch(self, call: Callable[[], None]) -> None:
+    def watch(self, call: Callable[[], None]) -> None:
         if not self.watch_ok:
             return
         try:
@@ -164,7 +163,7 @@ def run(
         pump.join(DRAIN_SECONDS)
         pump.stop.set()
         pump.join(IDLE_SECONDS * 3)
-        pump._watch(on_close)  # under the pump's lock: after the last chunk it handed over
+        pump.watch(on_close)  # under the pump's lock: after the last chunk it handed over
         pump.watch_ok = False
     finally:
         if old_mask is not None:

@@ -88,7 +88,9 @@ class ExpiringSts:
             n = len(self.issued) + 1
             key = f"ASIAROLE{n:012d}"
             self.issued.append(key)
-            expiration = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            expiration = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.expires_in)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
             return 200, (
                 f'<AssumeRoleResponse xmlns="{NS}"><AssumeRoleResult><Credentials>'
                 f"<AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{SECRET_MARKER}{n:04d}xxxxxxxxxxxx</SecretAccessKey>"
@@ -104,7 +106,11 @@ class ExpiringSts:
                 "<Account>123456789012</Account></GetCallerIdentityResult>"
                 "<ResponseMetadata><RequestId>c0ffee00-expiring</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
             ).encode()
-        return 400, f'<ErrorResponse xmlns="{NS}"><Error><Code>InvalidAction</Code><Message>{action}</Message></Error></ErrorResponse>'.encode()
+        return (
+            400,
+            f'<ErrorResponse xmlns="{NS}"><Error><Code>InvalidAction</Code><Message>{action}</Message></Error>'
+            "</ErrorResponse>".encode(),
+        )
 
     def __enter__(self) -> ExpiringSts:
         self._thread.start()

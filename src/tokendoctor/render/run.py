@@ -58,7 +58,9 @@ def diagnosis(
     if error and error.get("family"):
         where = " ".join(x for x in (error.get("service"), error.get("operation")) if x)
         sdk = f", {error['sdk']} SDK" if error.get("sdk") else ""
-        out.append(f"The command got {error.get('code') or error['family']}" + (f" from {where}" if where else "") + f"{sdk}.")
+        out.append(
+            f"The command got {error.get('code') or error['family']}" + (f" from {where}" if where else "") + f"{sdk}."
+        )
     if line:
         out.append(f"  > {line}")
     if clients:

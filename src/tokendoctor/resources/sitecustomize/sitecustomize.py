@@ -34,7 +34,7 @@ class _TokendoctorHookFinder:
     def find_spec(self, fullname, path=None, target=None):  # type: ignore[no-untyped-def]
         if fullname != "botocore.session":
             return None
-        try:
+        try:  # noqa: SIM105 - contextlib is one more import at every start-up
             sys.meta_path.remove(self)
         except ValueError:
             pass
