@@ -6,6 +6,9 @@
    (watched).  Per run the median microseconds per call of each; reported: the median over
    ``--runs`` runs.  Alternating in one process keeps a loaded machine's noise out of the
    difference.  Aim: under 2 % or 20 µs per call, whichever is larger.
+5. **The first client in a hooked process**: ``session.client("sts")`` timed in a fresh interpreter
+   (botocore already imported) with and without the hook; the difference is the one-time import of
+   what the hook needs (tokendoctor's chain adapter) when the program creates its first client.
 4. **Python start-up with the sitecustomize** (botocore never imported): ``python -c pass``
    with and without ``tokendoctor run``'s sitecustomize directory on PYTHONPATH.
 2. **run's start-up before the command starts**, with ``--no-preflight``: the time from
@@ -165,6 +168,35 @@ def preflight(runs: int, home: Path) -> dict[str, Any]:
     }
 
 
+FIRST_CLIENT = textwrap.dedent(
+    """
+    import sys, time
+    import boto3
+    if sys.argv[1] == "hook":
+        import tokendoctor.hook
+        tokendoctor.hook.install()
+    session = boto3.Session(aws_access_key_id="AKIABENCHBENCHBENCH1", aws_secret_access_key="benchsecretbenchsecret",
+                            region_name="us-east-1")
+    started = time.perf_counter()
+    session.client("sts")
+    print((time.perf_counter() - started) * 1000)
+    """
+)
+
+
+def first_client(runs: int, home: Path) -> dict[str, Any]:
+    env = _env(home)
+    rounds: dict[str, list[float]] = {"plain": [], "hook": []}
+    for _ in range(runs):
+        for mode in rounds:
+            out = subprocess.run(
+                [sys.executable, "-c", FIRST_CLIENT, mode], env=env, capture_output=True, text=True, check=True
+            )
+            rounds[mode].append(float(out.stdout))
+    plain, hooked = statistics.median(rounds["plain"]), statistics.median(rounds["hook"])
+    return {"plain_ms": round(plain, 1), "hook_ms": round(hooked, 1), "overhead_ms": round(hooked - plain, 1)}
+
+
 def sitecustomize_cost(runs: int, home: Path) -> dict[str, Any]:
     from tokendoctor.jobrun import SITECUSTOMIZE_DIR
 
@@ -196,11 +228,12 @@ def main() -> None:
             "startup": startup(args.runs * 3, home),
             "preflight": preflight(args.runs, home),
             "sitecustomize": sitecustomize_cost(args.runs * 3, home),
+            "first_client": first_client(args.runs, home),
         }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    h, s, p, c = result["hook"], result["startup"], result["preflight"], result["sitecustomize"]
+    h, s, p, c, f = (result[k] for k in ("hook", "startup", "preflight", "sitecustomize", "first_client"))
     print(
         f"hook: {h['plain_us_per_call']} µs/call without, {h['hook_us_per_call']} µs/call with "
         f"-> {h['overhead_us_per_call']:+} µs ({h['overhead_percent']:+} %) per call "
@@ -218,6 +251,7 @@ def main() -> None:
         f"sitecustomize without botocore: python -c pass {c['plain_ms']} ms vs {c['sitecustomize_ms']} ms "
         f"-> {c['overhead_ms']:+} ms"
     )
+    print(f"first client: {f['plain_ms']} ms without the hook, {f['hook_ms']} ms with -> {f['overhead_ms']:+} ms once")
 
 
 if __name__ == "__main__":
