@@ -241,3 +241,16 @@ def test_diagnose_follows_a_profile_given_to_the_session(tmp_path: Path, monkeyp
     assert report.causes[0].code == "TD105", [c.code for c in report.causes]  # the session's profile, not AWS_PROFILE
     report = tokendoctor.diagnose(botocore.session.Session(), offline=True)
     assert "TD105" not in [c.code for c in report.causes]
+
+
+def test_a_client_created_before_the_profile_changed(
+    installed: Path, sts: ExpiringSts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = static_client("ASIAHOOKHOOKHOOK0006")
+    monkeypatch.setenv("AWS_PROFILE", "switched-after-the-client-was-made")
+    calls_until_error(client)
+    (record,) = inprocess.read_records(installed)
+    assert record["changed_since_created"] == ["AWS_PROFILE"]
+    (finding,) = inprocess.check([record]).findings
+    assert finding.code == "TD511" and finding.evidence["changed_since_client_created"] == ["AWS_PROFILE"]
+    assert "switched-after" not in installed.read_text(), "only a digest of the value is kept"
