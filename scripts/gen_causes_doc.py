@@ -17,6 +17,12 @@ FAMILIES = {
 
 
 def _where(check: str) -> str:
+    if check == "inprocess":
+        return (
+            "Emitted by: the in-process hook's records (`src/tokendoctor/inprocess.py`, seen by "
+            "`tokendoctor run` and `tokendoctor.diagnose(session)`); tested in `tests/test_hook.py` "
+            "and `tests/test_run.py`."
+        )
     if check == "runner":
         return (
             "Emitted by: the runner (`src/tokendoctor/runner.py`); tested in `tests/test_ranking.py` "

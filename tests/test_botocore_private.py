@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import boto3
 import botocore.credentials as bc
 import botocore.session
 import pytest
@@ -48,6 +49,17 @@ def _instances(machine: Machine) -> dict[str, Any]:
     from botocore.tokens import SSOTokenProvider
 
     instances["SSOTokenProvider"] = SSOTokenProvider(session)
+    import boto3
+
+    client = session.create_client(
+        "sts", region_name="us-east-1", aws_access_key_id="AKIAX", aws_secret_access_key="s"
+    )  # no request is made
+    instances.update(
+        BaseClient=client,
+        RequestSigner=client._request_signer,
+        Session=session,
+        **{"boto3.Session": boto3.Session(botocore_session=session)},
+    )
     return instances
 
 
@@ -83,3 +95,53 @@ def test_refresh_windows_are_botocores() -> None:
         "mandatory": bc._DEFAULT_MANDATORY_REFRESH_TIMEOUT,
         "assume_role_cache": bc.AssumeRoleProvider.EXPIRY_WINDOW_SECONDS,
     }
+
+
+def test_a_programs_own_objects_are_read_as_they_are() -> None:
+    """What the hook and the API read: a client's and a session's credentials, without refreshing."""
+    client = boto3.Session(
+        aws_access_key_id="ASIAHOOKHOOKHOOK0001",
+        aws_secret_access_key="s" * 20,
+        aws_session_token="t" * 20,
+        region_name="us-east-1",
+    ).client("sts")
+    creds = adapter.client_credentials(client)
+    assert isinstance(creds, botocore.credentials.Credentials)
+    seen = adapter.inspect_credentials(creds)
+    assert seen is not None and (seen.kind, seen.method, seen.has_token) == ("static", "explicit", True)
+    session = boto3.Session(aws_access_key_id="AKIAEXAMPLEEXAMPLE1", aws_secret_access_key="x" * 20)
+    assert adapter.session_credentials(adapter.botocore_session_of(session)) is not None
+    refreshable = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        {
+            "access_key": "ASIAREFRESHREFRESH01",
+            "secret_key": "s" * 20,
+            "token": "t" * 20,
+            "expiry_time": "2000-01-01T00:00:00Z",
+        },
+        refresh_using=lambda: pytest.fail("peek must never refresh"),
+        method="assume-role",
+    )
+    for attr in ("_access_key", "_secret_key", "_token", "_expiry_time", "_refresh_using"):
+        assert hasattr(refreshable, attr), attr
+    seen = adapter.inspect_credentials(refreshable)
+    assert seen is not None and seen.kind == "refreshable" and seen.expiry is not None and seen.expiry.year == 2000
+
+
+def test_wrapped_refresher_returns_and_raises_exactly_as_before() -> None:
+    calls: list[Any] = []
+    result = {"access_key": "a", "secret_key": "b", "token": "c", "expiry_time": "2999-01-01T00:00:00Z"}
+    creds = botocore.credentials.DeferredRefreshableCredentials(refresh_using=lambda: result, method="assume-role")
+    assert adapter.wrap_refresher(creds, lambda started, error: calls.append(error)) is True
+    assert adapter.wrap_refresher(creds, lambda started, error: calls.append(error)) is False  # once only
+    assert creds._refresh_using() is result
+    boom = ValueError("sts said no")
+
+    def failing() -> Any:
+        raise boom
+
+    other = botocore.credentials.DeferredRefreshableCredentials(refresh_using=failing, method="assume-role")
+    adapter.wrap_refresher(other, lambda started, error: 1 / 0)  # a broken observer changes nothing
+    with pytest.raises(ValueError) as info:
+        other._refresh_using()
+    assert info.value is boom
+    assert calls == [None]

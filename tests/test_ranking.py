@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import socket
 import stat
 import threading
@@ -506,12 +507,17 @@ TABLE: dict[str, Row] = {
 }
 
 
+#: Causes only the in-process hook can see: they rank first through ``tokendoctor run`` (below).
+RUN_ROWS: frozenset[str] = frozenset({"TD511"})
+
+
 def test_every_cause_is_covered_or_deferred() -> None:
     codes = set(catalogue.CAUSES)
-    missing = sorted(c for c in codes if c not in TABLE and not _deferred(c))
+    missing = sorted(c for c in codes if c not in TABLE and c not in RUN_ROWS and not _deferred(c))
     assert not missing, f"causes with no rank-first row and no DEFERRED reason: {missing}"
     assert not set(TABLE) & set(DEFERRED), "a code is both covered and deferred"
-    assert set(TABLE) <= codes, f"rows for codes not in the catalogue: {sorted(set(TABLE) - codes)}"
+    assert not set(TABLE) & RUN_ROWS, "a code is covered twice"
+    assert set(TABLE) | RUN_ROWS <= codes, f"rows for codes not in the catalogue: {sorted(set(TABLE) - codes)}"
     assert set(DEFERRED) <= codes
 
 
@@ -559,3 +565,56 @@ def test_cause_ranks_first_where_it_is_the_root_problem(
     assert rc == (3 if code == "TD901" else 1 if top == "error" else 0)
     for marker in MARKERS:
         assert marker not in output
+
+
+def test_TD511_static_session_in_code_ranks_first_through_run(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The seed's job, written as many are: it assumes the role once and hands the keys to
+    boto3.Session().  Outside the process everything looks healthy (a role profile over long-term
+    keys); ``tokendoctor run`` with the in-process hook names the frozen copy when STS starts
+    answering ExpiredToken."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.servers.expiring import ExpiringSts
+
+    job = Path(__file__).resolve().parent / "jobs" / "sts_job.py"
+    schema = json.loads(files("tokendoctor").joinpath("resources/run.schema.json").read_text(encoding="utf-8"))
+    machine.config(LONG_TERM + ROLE_PROFILE)
+    report = tmp_path / "run.json"
+    with ExpiringSts(calls_per_key=3) as sts:
+        env = {**os.environ, **machine.env, "TOKENDOCTOR_FS_ROOT": str(machine.root), "AWS_ENDPOINT_URL_STS": sts.url}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tokendoctor",
+                "run",
+                "--report",
+                str(report),
+                "--",
+                sys.executable,
+                str(job),
+                "static",
+                "10",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    doc = json.loads(report.read_text())
+    jsonschema.validate(doc, schema)
+    ranked = [c["code"] for c in doc["diagnosis"]["causes"]]
+    assert ranked[0] == "TD511", f"TD511 should rank first; got {ranked}"
+    assert doc["diagnosis"]["causes"][0]["name"] == catalogue.get("TD511").name
+    assert "TD202" in ranked[1:], "the expired session is its symptom"
+    assert doc["preflight"]["causes"] == [] or doc["preflight"]["status"] != "error", (
+        "outside the process it looks fine"
+    )
+    assert proc.returncode == 1  # the job's own exit status
+    for marker in MARKERS:
+        assert marker not in proc.stderr and marker not in report.read_text()

@@ -211,3 +211,58 @@ def test_no_marker_from_instance_metadata(
         for secret in (emu.SECRET, emu.SESSION_TOKEN, emu.TOKEN):
             assert secret not in text
         assert "iam-role" in text
+
+
+def test_no_marker_from_run_its_diagnosis_report_or_hook(seeded: Path, tmp_path: Path) -> None:
+    """``tokendoctor run`` with every seeded secret in the environment and files: its preflight lines,
+    its diagnosis block and its --report never show one.  The command itself prints an ExpiredToken
+    error (and nothing secret), so the diagnosis path runs; the Python command's own hook record
+    carries the env secrets' masked key only."""
+    import subprocess
+    import sys
+
+    report = tmp_path / "run.json"
+    root = tmp_path / "root"
+    root.mkdir()
+    child = (
+        "import sys, boto3\n"
+        "s = boto3.Session(region_name='us-east-1')\n"  # resolves the seeded env credentials
+        "sys.stderr.write('An error occurred (ExpiredToken) when calling the GetObject operation: expired\\n')\n"
+    )
+    env = {**os.environ, "TOKENDOCTOR_FS_ROOT": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokendoctor", "run", "--report", str(report), "--", sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[tokendoctor] ──── tokendoctor: diagnosis ────" in proc.stderr and "[tokendoctor] preflight:" in proc.stderr
+    doc = json.loads(report.read_text())
+    assert doc["diagnosis"]["causes"] and doc["preflight"]["causes"]  # not a vacuous pass
+    _assert_clean(proc.stderr + proc.stdout + report.read_text(), extra=(WEB_IDENTITY_SIGNATURE,))
+
+
+def test_no_marker_in_the_command_line_shown_by_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    report = tmp_path / "run.json"
+    root = tmp_path / "root"
+    root.mkdir()
+    argv = ["true", f"--aws-secret-access-key={MARK['env_secret']}", f"aws_session_token={MARK['env_token']}"]
+    env = {**os.environ, "TOKENDOCTOR_FS_ROOT": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokendoctor", "run", "--no-preflight", "--report", str(report), "--", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0
+    doc = json.loads(report.read_text())
+    assert doc["command"][0] == "true" and len(doc["command"]) == 3
+    _assert_clean(report.read_text())

@@ -27,7 +27,7 @@ class Cause:
     code: str
     check: str
     """The check that emits it (``checks/<check>.py``, tested in ``tests/test_check_<check>.py``);
-    ``runner`` for the tool's own failures."""
+    ``runner`` for the tool's own failures; ``inprocess`` for what only the in-process hook sees."""
     name: str
     severity: Severity
     title: str
@@ -587,6 +587,40 @@ _CAUSES: tuple[Cause, ...] = (
         fix=(
             "Check the endpoint settings (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, endpoint_url, "
             "AWS_STS_REGIONAL_ENDPOINTS, the region), the proxy (HTTPS_PROXY/NO_PROXY) and outbound HTTPS."
+        ),
+    ),
+    Cause(
+        code="TD511",
+        check="inprocess",
+        name="static-session-in-code",
+        severity="error",
+        priority=0,  # before TD202/TD501: the expired session is this frozen copy, and why it never renews
+        title="The program built its own static copy of a temporary session, and nothing refreshes it",
+        why=(
+            "The program passed an AssumeRole (or login tool) session's keys and token to boto3.Session() or "
+            "client() itself (Airflow hooks, dbt adapters, s3fs, wrapper scripts do this). botocore wraps them "
+            "in a plain Credentials object that never refreshes, so every call fails with ExpiredToken once the "
+            "session ends, while `tokendoctor check` sees a healthy profile outside the process. Seen by the "
+            "in-process hook (tokendoctor run, tokendoctor.hook.install())."
+        ),
+        fix=(
+            "Let botocore build and refresh the session instead of copying its keys once:\n"
+            "  # ~/.aws/config\n"
+            "  [profile job]\n"
+            "  role_arn = arn:aws:iam::ACCOUNT:role/ROLE\n"
+            "  source_profile = default        # or: credential_source = Ec2InstanceMetadata\n"
+            "  # in the program, instead of handing the session's keys and token to boto3.Session(...):\n"
+            '  session = boto3.Session(profile_name="job")\n'
+            "or, when the program must call AssumeRole itself, give botocore a refresher:\n"
+            "  from botocore.credentials import DeferredRefreshableCredentials\n"
+            "  from botocore.session import get_session\n"
+            "  def refresh():\n"
+            '      c = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="job")["Credentials"]\n'
+            '      return {"access_key": c["AccessKeyId"], "secret_key": c["SecretAccessKey"],\n'
+            '              "token": c["SessionToken"], "expiry_time": c["Expiration"].isoformat()}\n'
+            "  core = get_session()\n"
+            '  core._credentials = DeferredRefreshableCredentials(refresh_using=refresh, method="sts-assume-role")\n'
+            "  session = boto3.Session(botocore_session=core)"
         ),
     ),
     Cause(

@@ -326,6 +326,40 @@ def execute_summarize(locations: tuple[str, ...], output_format: str, timeout: f
     return fleet.exit_code
 
 
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.option(
+    "--strict", is_flag=True, help="Do not start the command when the preflight finds an error-level cause (exit 1)."
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the JSON run report (preflight, errors seen, diagnosis) to this file.",
+)
+@click.option("--no-preflight", is_flag=True, help="Start the command at once, without the check of its environment.")
+@click.option("--no-hook", is_flag=True, help="Do not put the in-process botocore hook on the command's PYTHONPATH.")
+@click.option("--timeout", type=Duration(), default="5", show_default=True, help="Deadline for the preflight.")
+def run(
+    command: tuple[str, ...], strict: bool, report_file: str | None, no_preflight: bool, no_hook: bool, timeout: float
+) -> None:
+    """Run COMMAND transparently and diagnose its first AWS credential or clock error.
+
+    Usage: tokendoctor run [OPTIONS] -- COMMAND [ARGS]...
+    """
+    from tokendoctor.jobrun import RunOptions, execute
+
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    if strict and no_preflight:
+        raise click.UsageError("--strict needs the preflight; drop --no-preflight")
+    options = RunOptions(
+        argv=command, strict=strict, report=report_file, preflight=not no_preflight, timeout=timeout, hook=not no_hook
+    )
+    raise SystemExit(execute(options))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one error boundary, so users see one line, never a traceback."""
     boundary = Boundary()
