@@ -30,6 +30,10 @@ FILE_EXPIRY_KEYS = (
     "aws_credential_expiration",
 )
 MAX_TOKEN_BYTES = 64 * 1024
+#: ``sso_token()``'s problem when ~/.aws/sso/cache holds no token under the key botocore looks up.
+SSO_NOT_CACHED = "no cached SSO token: never logged in on this machine"
+#: ``web_identity_token()``'s problems when there is no token to read at all (not an expired one).
+TOKEN_FILE_MISSING = "missing or not a regular file"
 
 
 def for_winner(
@@ -104,7 +108,7 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     p = Path(os.path.expanduser(path))
     try:
         if not p.is_file():
-            info["problem"] = "missing or not a regular file"
+            info["problem"] = TOKEN_FILE_MISSING
             return info
         if p.stat().st_size > MAX_TOKEN_BYTES:
             info["problem"] = "file is too large to be a token"
@@ -125,6 +129,12 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     aud = claims.get("aud")
     info["aud"] = aud if isinstance(aud, (str, list)) else None
     return info
+
+
+def token_file_absent(info: dict[str, Any]) -> bool:
+    """The token file is missing or unreadable: there is no token, expired or not."""
+    problem = str(info.get("problem") or "")
+    return problem == TOKEN_FILE_MISSING or problem.startswith("cannot be read")
 
 
 def web_identity_settings(ctx: Context, analysis: ChainAnalysis) -> tuple[str | None, str | None]:
@@ -172,7 +182,7 @@ def sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     try:
         token = SSOTokenLoader(cache=JSONFileCache(str(cache_dir)))(start_url, session_name=session_name)
     except SSOTokenLoadError:
-        info["problem"] = "no cached SSO token: never logged in on this machine"
+        info["problem"] = SSO_NOT_CACHED
         return info
     except (OSError, ValueError) as exc:
         info["problem"] = f"SSO token cache unreadable ({type(exc).__name__})"
