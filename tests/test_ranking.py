@@ -316,6 +316,24 @@ def td245(m: Machine, s: Setup) -> None:
     m.config("[default]\ncredential_process = /opt/sso-helper/bin/get-creds --account 123456789012\n")
 
 
+def td246(m: Machine, s: Setup) -> None:
+    # This shell's keys work; `aws eks update-kubeconfig --profile eks` wrote an exec plugin for an SSO profile
+    # nobody logged in to on this machine: kubectl says "You must be logged in to the server (Unauthorized)".
+    m.credentials(LONG_TERM)
+    m.config(
+        "[profile eks]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
+        "sso_account_id = 123456789012\nsso_role_name = Dev\n"
+    )
+    kube = m.home / ".kube" / "config"
+    kube.parent.mkdir()
+    kube.write_text(
+        "apiVersion: v1\nkind: Config\ncontexts:\n- context: {cluster: prod, user: prod}\n  name: prod\n"
+        "current-context: prod\nusers:\n- name: prod\n  user:\n    exec:\n      command: aws\n"
+        "      args: [--region, eu-west-1, eks, get-token, --cluster-name, prod, --output, json]\n"
+        "      env:\n      - {name: AWS_PROFILE, value: eks}\n"
+    )
+
+
 # ------------------------------------------------------------------ TD3xx metadata and containers
 
 
@@ -581,6 +599,7 @@ TABLE: dict[str, Row] = {
     "TD243": Row(td243),
     "TD244": Row(td244),
     "TD245": Row(td245),
+    "TD246": Row(td246),
     "TD301": Row(td301, after=("TD201",)),
     "TD302": Row(td302, after=("TD201",)),
     "TD303": Row(td303, after=("TD201",)),

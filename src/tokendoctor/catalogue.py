@@ -394,6 +394,23 @@ _CAUSES: tuple[Cause, ...] = (
         "(`chmod +x PATH`).",
     ),
     Cause(
+        code="TD246",
+        check="kubeconfig",
+        name="kubeconfig-profile-broken",
+        severity="warning",
+        priority=30,
+        title="The AWS profile kubectl's exec plugin uses has broken or expired credentials",
+        why=(
+            "kubectl gets its EKS token by running `aws eks get-token` (or aws-iam-authenticator) with the "
+            "profile named in the kubeconfig (`--profile`, or AWS_PROFILE in the exec env). When that profile "
+            "cannot produce credentials, kubectl answers 'You must be logged in to the server (Unauthorized)' "
+            "or 'getting credentials: exec: executable aws failed with exit code 255', even while this shell's "
+            "own credentials work."
+        ),
+        fix="Fix that profile (`aws sso login --profile PROFILE` for SSO), or point the plugin at a working one: "
+        "`aws eks update-kubeconfig --name CLUSTER --profile PROFILE`.",
+    ),
+    Cause(
         code="TD301",
         check="imds",
         name="imds-hop-limit",
