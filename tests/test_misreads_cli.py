@@ -231,3 +231,33 @@ def test_expired_sso_login_is_still_td206(machine: Machine, setup: Setup, capsys
     )
     rc, doc = run(machine, setup, capsys)
     assert codes(doc)[0] == "TD206" and not {"TD242", "TD243"} & set(codes(doc))
+
+
+def test_sso_cache_entry_that_is_a_fifo_or_huge_is_not_read(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = "https://example.awsapps.com/start"
+    machine.config(
+        f"[default]\nsso_start_url = {start}\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n"
+    )
+    cache = machine.home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    os.mkfifo(cache / (hashlib.sha1(start.encode()).hexdigest() + ".json"))  # botocore's open() would block
+    (cache / (hashlib.sha1((start + "/").encode()).hexdigest() + ".json")).write_text(" " * (1024 * 1024) + "{}")
+    rc, doc = run(machine, setup, capsys)
+    assert codes(doc)[0] == "TD242"  # neither entry is a token this profile can use
+
+
+def test_oversized_sso_cache_entry_is_unreadable_not_a_crash(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = "https://example.awsapps.com/start"
+    machine.config(
+        f"[default]\nsso_start_url = {start}\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n"
+    )
+    cache = machine.home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    (cache / (hashlib.sha1(start.encode()).hexdigest() + ".json")).write_text(" " * (1024 * 1024) + "{}")
+    rc, doc = run(machine, setup, capsys)
+    assert "TD901" not in codes(doc)
+    assert "SSO token cache unreadable" in cause(doc, codes(doc)[0])["evidence"]["problem"]

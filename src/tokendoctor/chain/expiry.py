@@ -17,6 +17,7 @@ from typing import Any
 
 from tokendoctor.chain.botocore_private import cli_cache_key
 from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
+from tokendoctor.chain.sso_cache import bounded_cache
 from tokendoctor.context import Context
 from tokendoctor.timefmt import iso, parse_time
 
@@ -175,12 +176,12 @@ def sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     if not start_url and not session_name:
         return None
     from botocore.exceptions import SSOTokenLoadError
-    from botocore.utils import JSONFileCache, SSOTokenLoader
+    from botocore.utils import SSOTokenLoader
 
     cache_dir = ctx.home / ".aws" / "sso" / "cache"
     info: dict[str, Any] = {"sso_session": session_name, "start_url": start_url}
     try:
-        token = SSOTokenLoader(cache=JSONFileCache(str(cache_dir)))(start_url, session_name=session_name)
+        token = SSOTokenLoader(cache=bounded_cache(str(cache_dir)))(start_url, session_name=session_name)
     except SSOTokenLoadError:
         info["problem"] = SSO_NOT_CACHED
         return info
