@@ -315,11 +315,18 @@ def _role_source_finding(analysis: ChainAnalysis, winner: ProviderState) -> Find
             f"Profile '{analysis.profile}' takes its source credentials from AWS_ACCESS_KEY_ID / "
             "AWS_SECRET_ACCESS_KEY, which are not set: export them, or use source_profile."
         )
+    elif "token" in winner.detail:
+        fix = (
+            f"Profile '{analysis.profile}' assumes its role with the instance's role, but the IMDSv2 token request "
+            "fails and IMDSv1 is off, so botocore gets no source credentials. From a container this is the hop "
+            "limit: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID "
+            "--http-put-response-hop-limit 2 --http-endpoint enabled"
+        )
     else:
         fix = (
             f"Profile '{analysis.profile}' assumes its role with the instance's role, and instance metadata gives "
             "none. Attach one: aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID "
-            "--iam-instance-profile Name=PROFILE_NAME (if the token request fails, see the metadata causes)."
+            "--iam-instance-profile Name=PROFILE_NAME"
         )
     return Finding(
         code="TD330",
@@ -344,7 +351,7 @@ def _process_finding(ctx: Context, analysis: ChainAnalysis) -> Finding | None:
         fix=(
             f"credential_process of profile '{problem.profile}' runs {problem.command!r}, which {problem.problem}. "
             "Install the helper or write its absolute path in credential_process"
-            + (f", and `chmod +x {problem.command}`." if "executable" in problem.problem else ".")
+            + (f", and `chmod +x {problem.command}`." if problem.problem == "is not an executable file" else ".")
         ),
     )
 
