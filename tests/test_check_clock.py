@@ -534,8 +534,9 @@ def _cli(args: list[str], capsys: Any, monkeypatch: Any, root: Path) -> tuple[in
 @pytest.fixture
 def static_creds(machine: Machine, monkeypatch: Any) -> Machine:
     machine.credentials(
-        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = "
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+        # not AWS's documentation example key: that is a placeholder (TD241), this is a plain long-term key
+        "[default]\naws_access_key_id = AKIACLOCKTESTCLOCKTS\naws_secret_access_key = "
+        "clocktestsecretclocktestsecretclocktests\n"
     )
     monkeypatch.setenv("HOME", str(machine.home))
     return machine

@@ -72,4 +72,6 @@ def test_container_not_probed_offline_or_for_disallowed_hosts(machine: Machine, 
     other = Machine(machine.base / "other")
     other.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://example.invalid/creds"
     result = container_check.check(ctx_for(other))
-    assert result.data["status"] == "host-not-allowed" and codes(result) == ["TD306"]
+    # botocore's own allow-list refuses it: its own cause (TD332), not the generic endpoint failure TD306
+    assert result.data["status"] == "host-not-allowed" and codes(result) == ["TD332"]
+    assert "Unsupported host 'example.invalid'" in result.findings[0].evidence["problem"]

@@ -267,13 +267,14 @@ def test_TD206_sso_login_expired(machine: Machine) -> None:
     assert _first(machine) == "TD206"
 
 
-def test_TD206_never_logged_in(machine: Machine) -> None:
+def test_TD242_never_logged_in_is_not_an_expired_login(machine: Machine) -> None:
     machine.config(
         "[default]\nsso_start_url = https://x/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n"
     )
     result = credentials.check(machine.context())
-    assert codes(result) == ["TD206"]
+    assert codes(result) == ["TD242"]  # was TD206 "login has expired": there never was a login here
     assert "never logged in" in result.findings[0].evidence["problem"]
+    assert "`aws sso login --profile default`" in result.findings[0].fix
 
 
 def test_TD207_expired_web_identity_token(machine: Machine) -> None:

@@ -24,6 +24,7 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import importlib.util
 import json
 import os
 import socket
@@ -194,6 +195,23 @@ def td108(m: Machine, s: Setup) -> None:
     m.env["AWS_CONFIG_FILE"] = str(m.base / "missing" / "config")
 
 
+def td120(m: Machine, s: Setup) -> None:
+    # A CI step exported an empty-looking secret (a masked variable that expanded to spaces).
+    m.credentials(LONG_TERM)
+    m.env.update(AWS_ACCESS_KEY_ID="   ", AWS_SECRET_ACCESS_KEY="rank-secret-MARKER-3c1f", AWS_PROFILE="default")
+
+
+def td121(m: Machine, s: Setup) -> None:
+    # The user's long-term key exported, with AWS_SESSION_TOKEN left over from an earlier `aws sts` session.
+    m.env.update(SESSION_ENV, AWS_ACCESS_KEY_ID="AKIALONGTERMLONGTERM")
+
+
+def td122(m: Machine, s: Setup) -> None:
+    # A session from the global STS endpoint (version 1 token) exported, with an opt-in region configured.
+    m.env.update(SESSION_ENV, AWS_SESSION_TOKEN="FQoGZXIvYXdzEOL//////////wEaDrank-token-MARKER-77ab")
+    m.config("[default]\nregion = ap-east-1\n")
+
+
 # ------------------------------------------------------------------ TD2xx credentials and files
 
 
@@ -257,6 +275,65 @@ def td209(m: Machine, s: Setup) -> None:
     m.env["AWS_PROFILE"] = "job"
 
 
+def td240(m: Machine, s: Setup) -> None:
+    # `aws configure` wrote new long-term keys and left the old session's aws_session_token in place.
+    m.credentials(LONG_TERM + "aws_session_token = rank-token-MARKER-77ab\n")
+
+
+def td241(m: Machine, s: Setup) -> None:
+    # LocalStack's defaults exported in a shell that no longer points at LocalStack.
+    m.env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+
+
+def _sso_profile(m: Machine, start: str) -> None:
+    m.config(f"[default]\nsso_start_url = {start}\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n")
+
+
+def td242(m: Machine, s: Setup) -> None:
+    # A new machine (or another user): the profile is copied, `aws sso login` never ran here.
+    _sso_profile(m, "https://example.awsapps.com/start")
+
+
+def td243(m: Machine, s: Setup) -> None:
+    # The login was made with the portal URL as the browser shows it (trailing "#/"); the profile has it bare.
+    _sso_profile(m, "https://example.awsapps.com/start")
+    cache = m.home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    (cache / (hashlib.sha1(b"https://example.awsapps.com/start#/").hexdigest() + ".json")).write_text(
+        json.dumps({"accessToken": "ssoaccesstokenssoaccesstoken", "expiresAt": iso(now() + dt.timedelta(hours=4))})
+    )
+
+
+def td244(m: Machine, s: Setup) -> None:
+    # `aws login` wrote a login_session profile; the program's Python environment has no botocore[crt].
+    if importlib.util.find_spec("awscrt") is not None:
+        pytest.skip("botocore[crt] is installed in this environment: the state cannot be built here")
+    m.config("[default]\nlogin_session = arn:aws:iam::123456789012:user/me\nregion = us-east-1\n")
+
+
+def td245(m: Machine, s: Setup) -> None:
+    # A profile copied from a laptop whose credential helper is not installed on this machine.
+    m.config("[default]\ncredential_process = /opt/sso-helper/bin/get-creds --account 123456789012\n")
+
+
+def td246(m: Machine, s: Setup) -> None:
+    # This shell's keys work; `aws eks update-kubeconfig --profile eks` wrote an exec plugin for an SSO profile
+    # nobody logged in to on this machine: kubectl says "You must be logged in to the server (Unauthorized)".
+    m.credentials(LONG_TERM)
+    m.config(
+        "[profile eks]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
+        "sso_account_id = 123456789012\nsso_role_name = Dev\n"
+    )
+    kube = m.home / ".kube" / "config"
+    kube.parent.mkdir()
+    kube.write_text(
+        "apiVersion: v1\nkind: Config\ncontexts:\n- context: {cluster: prod, user: prod}\n  name: prod\n"
+        "current-context: prod\nusers:\n- name: prod\n  user:\n    exec:\n      command: aws\n"
+        "      args: [--region, eu-west-1, eks, get-token, --cluster-name, prod, --output, json]\n"
+        "      env:\n      - {name: AWS_PROFILE, value: eks}\n"
+    )
+
+
 # ------------------------------------------------------------------ TD3xx metadata and containers
 
 
@@ -303,6 +380,34 @@ def td307(m: Machine, s: Setup) -> None:
         code="AssumeRoleUnauthorizedAccess",
         message="EC2 cannot assume the role app-role.",
         drop_fields=("AccessKeyId", "SecretAccessKey", "Token", "Expiration"),
+    )
+
+
+def td330(m: Machine, s: Setup) -> None:
+    # A role profile sourced from the instance role, on an instance launched without an instance profile.
+    s.imds(m, role=None)
+    m.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\ncredential_source = Ec2InstanceMetadata\n")
+    m.env["AWS_PROFILE"] = "job"
+
+
+def td331(m: Machine, s: Setup) -> None:
+    # EKS Pod Identity variables set, but the projected token volume is not mounted (checked offline).
+    m.env.update(
+        AWS_CONTAINER_CREDENTIALS_FULL_URI="http://169.254.170.23/v1/credentials",
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=str(m.base / "serviceaccount" / "eks-pod-identity-token"),
+    )
+
+
+def td332(m: Machine, s: Setup) -> None:
+    # A sidecar credentials server addressed by its service name over plain http (checked offline).
+    m.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://creds-sidecar:8080/role"
+
+
+def td333(m: Machine, s: Setup) -> None:
+    # IRSA variables copied into a pod whose service account has no role annotation: no token file.
+    m.env.update(
+        AWS_ROLE_ARN="arn:aws:iam::123456789012:role/irsa",
+        AWS_WEB_IDENTITY_TOKEN_FILE=str(m.base / "no-such-dir" / "token"),
     )
 
 
@@ -467,6 +572,15 @@ TABLE: dict[str, Row] = {
     "TD106": Row(td106),
     "TD107": Row(td107),
     "TD108": Row(td108),
+    # TD120 (priority 4) over TD102 env-shadows-profile: the blank key is what botocore signs with, so it
+    # is why every call fails; that it also hides the profile is the consequence.
+    "TD120": Row(td120, after=("TD102",)),
+    # TD121 replaces TD101 for an AKIA key: AWS rejects an IAM user key with a token (InvalidClientTokenId),
+    # so this is not a temporary session and TD101 must not be raised at all.
+    "TD121": Row(td121),
+    # TD122 (error) over TD101 (warning): AWS rejects the v1 token in the opt-in region now, before the
+    # session would expire.
+    "TD122": Row(td122, after=("TD101",)),
     "TD201": Row(td201),
     "TD202": Row(td202, after=("TD101",)),
     "TD203": Row(td203, after=("TD101",)),
@@ -478,6 +592,14 @@ TABLE: dict[str, Row] = {
     # stale aws_security_token is the specific reason a freshly written session still gets ExpiredToken.
     "TD208": Row(td208, after=("TD204",)),
     "TD209": Row(td209),
+    "TD240": Row(td240),
+    "TD241": Row(td241),
+    # TD242/TD243 are what TD206 used to report for these states: no token was ever cached under this key.
+    "TD242": Row(td242),
+    "TD243": Row(td243),
+    "TD244": Row(td244),
+    "TD245": Row(td245),
+    "TD246": Row(td246),
     "TD301": Row(td301, after=("TD201",)),
     "TD302": Row(td302, after=("TD201",)),
     "TD303": Row(td303, after=("TD201",)),
@@ -487,6 +609,12 @@ TABLE: dict[str, Row] = {
     "TD305": Row(td305, after=("TD201",)),
     "TD306": Row(td306),
     "TD307": Row(td307, after=("TD201",)),
+    # TD330 (error) over TD303 (a warning here, as the chain's winner is the role profile): botocore raises
+    # CredentialRetrievalError for the profile because the instance has no role; TD303 says why.
+    "TD330": Row(td330, after=("TD303",)),
+    "TD331": Row(td331),
+    "TD332": Row(td332),
+    "TD333": Row(td333),
     "TD401": Row(td401),
     "TD402": Row(td402),
     "TD403": Row(td403),

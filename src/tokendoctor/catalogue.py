@@ -153,6 +153,57 @@ _CAUSES: tuple[Cause, ...] = (
         fix="Point the variable at the real file, or unset it to use ~/.aws/config and ~/.aws/credentials.",
     ),
     Cause(
+        code="TD120",
+        check="keys",
+        name="blank-env-credentials",
+        severity="error",
+        priority=4,
+        title="A credential variable is blank or padded with whitespace, and botocore uses it as it is",
+        why=(
+            "botocore skips an EMPTY AWS_ACCESS_KEY_ID but takes any other value verbatim: a key or secret of "
+            "spaces, or one with a trailing space or newline from a copy-paste, wins over every profile and role "
+            "and AWS rejects each request (InvalidClientTokenId / SignatureDoesNotMatch)."
+        ),
+        fix="`unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN`, or export them again without the "
+        "surrounding whitespace.",
+    ),
+    Cause(
+        code="TD121",
+        check="keys",
+        name="long-term-key-with-env-token",
+        severity="error",
+        priority=4,
+        title="A long-term access key (AKIA...) is exported together with a session token",
+        why=(
+            "An IAM user's key (AKIA...) never has a session token; a token belongs to a temporary key (ASIA...). "
+            "botocore sends whatever AWS_SESSION_TOKEN / AWS_SECURITY_TOKEN holds with the key, and AWS answers "
+            "InvalidClientTokenId ('The security token included in the request is invalid'). Typical cause: a "
+            "token left in the shell from an earlier `aws sts` session."
+        ),
+        fix="`unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN` (keep the long-term key), or export all three variables "
+        "from the same session.",
+    ),
+    Cause(
+        code="TD122",
+        check="keys",
+        name="global-sts-token-opt-in-region",
+        severity="error",
+        priority=4,
+        title="A session token from STS's global endpoint (version 1) is used with an opt-in region",
+        why=(
+            "Tokens from sts.amazonaws.com are version 1 unless the account's GlobalEndpointTokenVersion is "
+            "v2Token, and version 1 tokens are valid only in regions enabled by default. In an opt-in region "
+            "(ap-east-1, me-south-1, af-south-1, ...) AWS answers InvalidClientTokenId / AuthFailure. Regional "
+            "STS endpoints always issue version 2 tokens."
+        ),
+        fix=(
+            "Get the session from the regional endpoint: `aws sts assume-role --region REGION --endpoint-url "
+            "https://sts.REGION.amazonaws.com ...` (or AWS_STS_REGIONAL_ENDPOINTS=regional for the tool that "
+            "requests it), or make the global endpoint issue version 2 tokens: `aws iam "
+            "set-security-token-service-preferences --global-endpoint-token-version v2Token`."
+        ),
+    ),
+    Cause(
         code="TD201",
         check="credentials",
         name="no-credentials",
@@ -254,6 +305,110 @@ _CAUSES: tuple[Cause, ...] = (
         "session ends.",
         fix="For unattended jobs use a role without mfa_serial (e.g. credential_source = Ec2InstanceMetadata) or a "
         "longer DurationSeconds.",
+    ),
+    Cause(
+        code="TD240",
+        check="keys",
+        name="long-term-key-with-file-token",
+        severity="error",
+        priority=4,
+        title="A profile pairs a long-term access key (AKIA...) with a leftover session token",
+        why=(
+            "`aws configure` overwrites only the key, the secret, the region and the output format; an "
+            "aws_session_token (or aws_security_token) from an earlier session stays in the profile. botocore "
+            "sends it with the long-term key and AWS answers InvalidClientTokenId."
+        ),
+        fix="Delete the aws_session_token and aws_security_token lines from that profile in ~/.aws/credentials "
+        "(or ~/.aws/config); keep the key and the secret.",
+    ),
+    Cause(
+        code="TD241",
+        check="keys",
+        name="placeholder-credentials",
+        severity="warning",
+        priority=8,
+        title="The credentials are a well-known placeholder that only a local emulator accepts",
+        why=(
+            "test/test (LocalStack), testing and FOOBARKEY (moto), AKIAIOSFODNN7EXAMPLE (AWS documentation) are "
+            "accepted by emulators only. With no endpoint override (AWS_ENDPOINT_URL, endpoint_url) the requests "
+            "go to AWS, which rejects them (InvalidClientTokenId)."
+        ),
+        fix="Point the program at the emulator (`export AWS_ENDPOINT_URL=http://localhost:4566` for LocalStack, "
+        "`http://localhost:5000` for moto's server), or remove the placeholder keys to use real credentials.",
+    ),
+    Cause(
+        code="TD242",
+        check="credentials",
+        name="sso-not-logged-in",
+        severity="error",
+        priority=2,
+        title="The SSO profile was never logged in on this machine (no cached token)",
+        why=(
+            "The SSO provider reads a token that `aws sso login` writes to ~/.aws/sso/cache; there is none for "
+            "this profile's sso_session / start URL, so botocore raises (the SSO session is not expired: it never "
+            "started here)."
+        ),
+        fix="Run `aws sso login --profile PROFILE` on this machine (as the user the program runs as).",
+    ),
+    Cause(
+        code="TD243",
+        check="credentials",
+        name="sso-cache-key-mismatch",
+        severity="error",
+        priority=2,
+        title="An SSO token is cached, but under another spelling of the start URL or session",
+        why=(
+            "botocore finds the cached token by the SHA-1 of the sso_session name, or (legacy profiles) of the "
+            "exact sso_start_url string. A login made with a trailing '/' or '#/', or through another profile "
+            "format, is stored under another key, so this profile finds no token."
+        ),
+        fix="Make sso_start_url (or sso_session) exactly the one you logged in with, or run "
+        "`aws sso login --profile PROFILE` with this profile.",
+    ),
+    Cause(
+        code="TD244",
+        check="credentials",
+        name="login-needs-crt",
+        severity="error",
+        priority=3,
+        title="The `aws login` profile needs botocore[crt], which is not installed",
+        why=(
+            "A profile with login_session uses the login credential provider, which signs with the AWS CRT; "
+            "without it botocore raises MissingDependencyException and the program gets no credentials."
+        ),
+        fix='`pip install "botocore[crt]"` (or "boto3[crt]") in the environment the program runs in.',
+    ),
+    Cause(
+        code="TD245",
+        check="credentials",
+        name="credential-process-not-found",
+        severity="error",
+        priority=3,
+        title="The credential_process command does not exist or is not executable",
+        why=(
+            "botocore runs credential_process without a shell; a command that is not on PATH or not executable "
+            "makes every credential load fail (FileNotFoundError / PermissionError), so the profile never "
+            "gets credentials."
+        ),
+        fix="Install the helper or give its absolute path in credential_process, and make it executable "
+        "(`chmod +x PATH`).",
+    ),
+    Cause(
+        code="TD246",
+        check="kubeconfig",
+        name="kubeconfig-profile-broken",
+        severity="warning",
+        priority=30,
+        title="The AWS profile kubectl's exec plugin uses has broken or expired credentials",
+        why=(
+            "kubectl gets its EKS token by running `aws eks get-token` (or aws-iam-authenticator) with the "
+            "profile named in the kubeconfig (`--profile`, or AWS_PROFILE in the exec env). When that profile "
+            "cannot produce credentials, kubectl answers 'You must be logged in to the server (Unauthorized)' "
+            "or 'getting credentials: exec: executable aws failed with exit code 255', even while this shell's "
+            "own credentials work."
+        ),
+        fix="Fix that profile (`aws sso login --profile PROFILE` for SSO), or point the plugin at a working one: "
+        "`aws eks update-kubeconfig --name CLUSTER --profile PROFILE`.",
     ),
     Cause(
         code="TD301",
@@ -374,6 +529,65 @@ _CAUSES: tuple[Cause, ...] = (
             "trust policy allows ec2.amazonaws.com. Otherwise look for a proxy or agent answering on "
             "169.254.169.254 (NO_PROXY=169.254.169.254)."
         ),
+    ),
+    Cause(
+        code="TD330",
+        check="credentials",
+        name="role-source-unavailable",
+        severity="error",
+        priority=2,
+        title="The role profile's credential_source has no credentials to assume the role with",
+        why=(
+            "With credential_source = Ec2InstanceMetadata (or EcsContainer) botocore takes the source "
+            "credentials from instance metadata (or the container endpoint). When that has no role or fails, "
+            "botocore raises CredentialRetrievalError instead of falling back, so the profile gets nothing."
+        ),
+        fix="Attach an instance profile to the instance (aws ec2 associate-iam-instance-profile --instance-id "
+        "INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or give the role profile a source_profile instead.",
+    ),
+    Cause(
+        code="TD331",
+        check="container",
+        name="container-auth-token-unusable",
+        severity="error",
+        priority=2,
+        title="The container authorization token file is missing, unreadable or expired",
+        why=(
+            "botocore reads AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE on every credential fetch and sends it to the "
+            "agent (EKS Pod Identity); a missing file makes it raise, an expired token is refused by the agent."
+        ),
+        fix="Check the pod spec mounts the eks-pod-identity token (volume `eks-pod-identity-token`) at that path, "
+        "and restart the pod if the token stopped rotating.",
+    ),
+    Cause(
+        code="TD332",
+        check="container",
+        name="container-uri-refused",
+        severity="error",
+        priority=2,
+        title="botocore refuses the container credentials URI (Unsupported host)",
+        why=(
+            "botocore fetches AWS_CONTAINER_CREDENTIALS_FULL_URI over plain http only from a loopback address or "
+            "the ECS/EKS agent addresses; any other host raises ValueError('Unsupported host ...') and the "
+            "container role is never used."
+        ),
+        fix="Use https, a loopback address, or the agent address (169.254.170.2 for ECS, 169.254.170.23 for EKS "
+        "Pod Identity) in AWS_CONTAINER_CREDENTIALS_FULL_URI.",
+    ),
+    Cause(
+        code="TD333",
+        check="credentials",
+        name="web-identity-token-file-missing",
+        severity="error",
+        priority=2,
+        title="The web identity token file does not exist or cannot be read",
+        why=(
+            "botocore reads AWS_WEB_IDENTITY_TOKEN_FILE / web_identity_token_file for each AssumeRoleWithWebIdentity "
+            "call; a missing or unreadable file fails every credential refresh (the token is not expired: there "
+            "is none)."
+        ),
+        fix="Fix the path (EKS IRSA mounts /var/run/secrets/eks.amazonaws.com/serviceaccount/token when the "
+        "service account has the eks.amazonaws.com/role-arn annotation), or write the token before the job starts.",
     ),
     Cause(
         code="TD401",

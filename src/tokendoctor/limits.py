@@ -24,3 +24,28 @@ SESSION_TOKEN_MAX = 36 * 3600
 NOT_REFRESHABLE_METHODS = frozenset(
     {"env", "shared-credentials-file", "config-file", "boto-config", "ec2-credentials-file"}
 )
+
+#: Regions disabled by default ("opt-in"): a session token from the global endpoint
+#: (sts.amazonaws.com) is only valid there when the account issues version 2 tokens.
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html
+OPT_IN_REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-west-1",
+        "eu-central-2",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+    }
+)

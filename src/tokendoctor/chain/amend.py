@@ -30,8 +30,25 @@ def amend_chain(ctx: Context, analysis: ChainAnalysis) -> None:
     instance = by_method.get("iam-role")
     if instance is not None and instance.status == "not-checked" and instance.creds is None:
         changed |= _amend_instance(ctx, instance)
+    role = by_method.get("assume-role")
+    if role is not None and role.would_use and role.needs in ("iam-role", "container-role"):
+        changed |= _amend_role_source(role, by_method.get(role.needs))
     if changed:
         pick_winner(analysis)
+
+
+def _amend_role_source(role: ProviderState, source: ProviderState | None) -> bool:
+    """A role profile with credential_source: botocore raises CredentialRetrievalError when the source that the
+    probe saw has no credentials (an instance without a role, a failed token or container endpoint)."""
+    if source is None or source.status == "not-checked" or source.creds is not None:
+        return False
+    role.status = "error"
+    role.would_use = False
+    what = "Ec2InstanceMetadata" if role.needs == "iam-role" else "EcsContainer"
+    role.detail = (
+        f"CredentialRetrievalError: credential_source {what} has no credentials ({source.detail or source.status})"
+    )
+    return True
 
 
 def _amend_container(ctx: Context, state: ProviderState) -> bool:

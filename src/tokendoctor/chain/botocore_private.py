@@ -20,6 +20,7 @@ from typing import Any
 #: (botocore class, attribute) pairs this module reads or replaces.
 PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("ContainerProvider", "_retrieve_or_fail"),
+    ("ContainerMetadataFetcher", "_validate_allowed_url"),
     ("ProcessProvider", "_popen"),
     ("AssumeRoleProvider", "_profile_provider_builder"),
     ("AssumeRoleProvider", "_load_config"),
@@ -280,3 +281,16 @@ def wrap_refresher(creds: Any, observe: Callable[[float, BaseException | None], 
 def _safe(observe: Callable[[float, BaseException | None], None], started: float, error: BaseException | None) -> None:
     with contextlib.suppress(Exception):  # an observer never breaks the program's refresh
         observe(started, error)
+
+
+def container_url_refusal(full_url: str) -> str | None:
+    """botocore's own verdict on a container credentials URL (its host allow-list), without any request:
+    the ``Unsupported host ...`` message it would raise, or None when it would fetch from it."""
+    from botocore.utils import ContainerMetadataFetcher
+
+    fetcher = ContainerMetadataFetcher(session=object())  # never used: only the URL is validated
+    try:
+        fetcher._validate_allowed_url(full_url)
+    except ValueError as exc:
+        return str(exc)
+    return None

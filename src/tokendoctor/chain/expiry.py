@@ -17,6 +17,7 @@ from typing import Any
 
 from tokendoctor.chain.botocore_private import cli_cache_key
 from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
+from tokendoctor.chain.sso_cache import bounded_cache
 from tokendoctor.context import Context
 from tokendoctor.timefmt import iso, parse_time
 
@@ -30,6 +31,10 @@ FILE_EXPIRY_KEYS = (
     "aws_credential_expiration",
 )
 MAX_TOKEN_BYTES = 64 * 1024
+#: ``sso_token()``'s problem when ~/.aws/sso/cache holds no token under the key botocore looks up.
+SSO_NOT_CACHED = "no cached SSO token: never logged in on this machine"
+#: ``web_identity_token()``'s problems when there is no token to read at all (not an expired one).
+TOKEN_FILE_MISSING = "missing or not a regular file"
 
 
 def for_winner(
@@ -104,7 +109,7 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     p = Path(os.path.expanduser(path))
     try:
         if not p.is_file():
-            info["problem"] = "missing or not a regular file"
+            info["problem"] = TOKEN_FILE_MISSING
             return info
         if p.stat().st_size > MAX_TOKEN_BYTES:
             info["problem"] = "file is too large to be a token"
@@ -125,6 +130,12 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     aud = claims.get("aud")
     info["aud"] = aud if isinstance(aud, (str, list)) else None
     return info
+
+
+def token_file_absent(info: dict[str, Any]) -> bool:
+    """The token file is missing or unreadable: there is no token, expired or not."""
+    problem = str(info.get("problem") or "")
+    return problem == TOKEN_FILE_MISSING or problem.startswith("cannot be read")
 
 
 def web_identity_settings(ctx: Context, analysis: ChainAnalysis) -> tuple[str | None, str | None]:
@@ -165,14 +176,14 @@ def sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     if not start_url and not session_name:
         return None
     from botocore.exceptions import SSOTokenLoadError
-    from botocore.utils import JSONFileCache, SSOTokenLoader
+    from botocore.utils import SSOTokenLoader
 
     cache_dir = ctx.home / ".aws" / "sso" / "cache"
     info: dict[str, Any] = {"sso_session": session_name, "start_url": start_url}
     try:
-        token = SSOTokenLoader(cache=JSONFileCache(str(cache_dir)))(start_url, session_name=session_name)
+        token = SSOTokenLoader(cache=bounded_cache(str(cache_dir)))(start_url, session_name=session_name)
     except SSOTokenLoadError:
-        info["problem"] = "no cached SSO token: never logged in on this machine"
+        info["problem"] = SSO_NOT_CACHED
         return info
     except (OSError, ValueError) as exc:
         info["problem"] = f"SSO token cache unreadable ({type(exc).__name__})"

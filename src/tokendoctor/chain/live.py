@@ -46,31 +46,6 @@ from tokendoctor.timefmt import http_date, sigv4_time_message
 BUDGET_SHARE = 0.85
 #: Safety net for test suites (tests/conftest.py sets it): no request leaves loopback.
 LOOPBACK_ONLY_ENV = "TOKENDOCTOR_LIVE_LOOPBACK_ONLY"
-#: Regions disabled by default ("opt-in"): a session token from the global endpoint
-#: (sts.amazonaws.com) is only valid there when the account issues version 2 tokens.
-#: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html
-OPT_IN_REGIONS = frozenset(
-    {
-        "af-south-1",
-        "ap-east-1",
-        "ap-east-2",
-        "ap-south-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ap-southeast-5",
-        "ap-southeast-6",
-        "ap-southeast-7",
-        "ca-west-1",
-        "eu-central-2",
-        "eu-south-1",
-        "eu-south-2",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-        "mx-central-1",
-    }
-)
-
 EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 INVALID_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId"})
 SKEW_CODES = frozenset({"RequestTimeTooSkewed", "RequestInTheFuture"})

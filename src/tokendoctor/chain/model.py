@@ -20,6 +20,7 @@ class ProviderState:
     creds: Any = None
     would_use: bool = False  # botocore would stop here, but we did not run it
     error: BaseException | None = None
+    needs: str | None = None  # the provider whose credentials this one is made from (a role's credential_source)
 
     @property
     def found(self) -> bool:

@@ -160,6 +160,7 @@ def _evaluate(provider: Any, ctx: Context) -> ProviderState:
         else:
             # assume-role whose source would need a process or the network
             state.would_use = True
+            state.needs = refused.what
             state.detail = f"role source needs {refused.what}; not called"
         return state
     except Exception as exc:  # noqa: BLE001 - botocore would raise this to the program

@@ -3,12 +3,27 @@ that need several checks' results are declared here too, in the order they run."
 
 from __future__ import annotations
 
-from tokendoctor.checks import clock, container, credentials, host, imds, live, platform, process, sdk, web_identity
+from tokendoctor.checks import (
+    clock,
+    container,
+    credentials,
+    host,
+    imds,
+    keys,
+    kubeconfig,
+    live,
+    platform,
+    process,
+    sdk,
+    web_identity,
+)
 from tokendoctor.reporter import PostStep
 from tokendoctor.runner import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
     Check(credentials.NAME, credentials.check, "Which credentials botocore's default chain uses, and when they expire"),
+    Check(keys.NAME, keys.check, "Static keys: blanks, leftover tokens, token version, placeholders"),
+    Check(kubeconfig.NAME, kubeconfig.check, "kubectl's exec plugins (aws eks get-token): their profile, diagnosed"),
     Check(platform.NAME, platform.check, "Where this runs (EC2, ECS, EKS, Lambda, CI, none), from env and /sys only"),
     Check(imds.NAME, imds.check, "Instance metadata: token, hop limit, role and the raw credential document"),
     Check(container.NAME, container.check, "The container credentials endpoint (ECS task role, EKS Pod Identity)"),

@@ -3,7 +3,8 @@
 Entry point: :func:`check`.  Cause: TD306 container-credentials-failed, an
 ``error`` when the program would use the container role (botocore raises
 instead of falling back when the endpoint fails), a ``warning`` otherwise.
-Runs only when the environment names the endpoint, and not with ``--offline``.
+Runs only when the environment names the endpoint; the request is not made with ``--offline``, but
+the settings checks that need none are (TD331 container-auth-token-unusable, TD332 container-uri-refused).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokendoctor.context import Context
-from tokendoctor.models import CheckResult, Finding
+from tokendoctor.models import CheckResult, Finding, Severity
 from tokendoctor.probes import container as _container
 from tokendoctor.probes.imds import ROTATION_WINDOW_SECONDS
 
@@ -24,15 +25,21 @@ def check(ctx: Context) -> CheckResult:
     probe = _container.probe(ctx)
     now = ctx.now()
     data: dict[str, Any] = probe.to_dict(now)
+    static = _static_findings(ctx)  # also with --offline: they need no request
     if not probe.ran:
         if _container.configured(ctx.env):
             data["summary"] = f"not probed ({probe.reason})"
+        if static:
+            data["config_problems"] = [f.evidence["problem"] for f in static]
+            return CheckResult(name=NAME, findings=tuple(static), detail=probe.reason, data=data)
         return CheckResult(name=NAME, status="skipped", detail=probe.reason, data=data)
     analysis = chain(ctx)
     used = analysis.winner is not None and analysis.winner.method == "container-role"
-    findings: list[Finding] = []
+    findings: list[Finding] = list(static)
     evidence = {"url": probe.url, "uri_source": probe.uri_source, "authorization": probe.auth, "status": probe.status}
-    if probe.status != "ok":
+    if static and probe.status in ("host-not-allowed", "token-file-unreadable", "bad-url"):
+        pass  # the same problem, already named by its own cause (TD331/TD332)
+    elif probe.status != "ok":
         findings.append(
             Finding(
                 code="TD306",
@@ -72,6 +79,54 @@ def check(ctx: Context) -> CheckResult:
         summary += f", credentials expire {probe.expiration}"
     data["summary"] = summary
     return CheckResult(name=NAME, findings=tuple(findings), data=data)
+
+
+def _static_findings(ctx: Context) -> list[Finding]:
+    from tokendoctor.chain import analyse as chain
+    from tokendoctor.chain import container_config
+
+    found = container_config.problems(ctx)
+    if not found:
+        return []
+    analysis = chain(ctx)
+    used = analysis.winner is not None and analysis.winner.method == "container-role"
+    severity: Severity = "error" if used else "warning"
+    out: list[Finding] = []
+    for problem in found:
+        evidence = {"variable": problem.variable, "problem": problem.problem, "chain_uses_container": used}
+        if problem.kind == "uri-refused":
+            out.append(
+                Finding(
+                    code="TD332",
+                    severity=severity,
+                    evidence=evidence,
+                    fix=(
+                        f"botocore refuses {problem.variable}: {problem.problem}. Use https, a loopback address, or "
+                        "the agent address (http://169.254.170.23/v1/credentials for EKS Pod Identity, "
+                        "169.254.170.2 for ECS)."
+                    ),
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    code="TD331",
+                    severity=severity,
+                    evidence={**evidence, "expired_at": problem.expired_at},
+                    fix=(
+                        f"{problem.variable}: {problem.problem}. "
+                        + (
+                            "The agent refuses an expired token: nothing rotates the file; restart the pod and check "
+                            "the eks-pod-identity-token projected volume."
+                            if problem.expired_at
+                            else "botocore reads it on every credential fetch: mount the eks-pod-identity-token "
+                            "projected volume at that path (EKS Pod Identity adds it to the pod spec), or unset the "
+                            "variable."
+                        )
+                    ),
+                )
+            )
+    return out
 
 
 def _fix(probe: _container.ContainerProbe) -> str:

@@ -7,9 +7,12 @@ from typing import Any
 
 from tokendoctor import chain
 from tokendoctor.chain import expiry as _expiry
+from tokendoctor.chain import keyshape
 from tokendoctor.chain.advice import refreshable_role_fix
 from tokendoctor.chain.botocore_private import peek
 from tokendoctor.chain.model import FILE_METHODS, ROLE_METHODS, ChainAnalysis, ProviderState
+from tokendoctor.chain.process_command import command_problem
+from tokendoctor.chain.sso_cache import misfiled_token
 from tokendoctor.context import Context
 from tokendoctor.limits import NOT_REFRESHABLE_METHODS
 from tokendoctor.models import CheckResult, Finding
@@ -69,6 +72,17 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
                     + ". Export a complete set, or none.",
                 )
             )
+        elif winner.method == "assume-role" and _role_source_failed(analysis, winner):
+            findings.append(_role_source_finding(analysis, winner))
+        elif winner.method == "login" and _missing_dependency(winner.error):
+            findings.append(
+                Finding(
+                    code="TD244",
+                    evidence={"provider": "login", "profile": analysis.profile, "problem": winner.detail},
+                    fix=f"Profile '{analysis.profile}' uses `aws login` (login_session), which needs the AWS CRT: "
+                    '`pip install "botocore[crt]"` in the Python environment the program runs in.',
+                )
+            )
         elif winner.method not in ROLE_METHODS:  # role endpoint failures: TD301-TD307 (checks/imds, container)
             findings.append(
                 Finding(
@@ -83,7 +97,8 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
         ctx.redactor.add(value)
     out["access_key_id"] = mask_key(key)
     if key is not None:
-        out["temporary"] = bool(token) or key.startswith("ASIA")
+        # An IAM user's key (AKIA) with a token is not a session but a leftover token: TD121/TD240 (checks/keys).
+        out["temporary"] = key.startswith("ASIA") or (bool(token) and keyshape.key_kind(key) != "long-term")
     out["refreshable"] = winner.method not in NOT_REFRESHABLE_METHODS
     found = _expiry.for_winner(ctx, analysis, winner, expiry)
     if found is not None:
@@ -242,11 +257,103 @@ def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, An
                 ),
             )
         )
+    if winner == "custom-process" or (
+        winner == "assume-role" and analysis.winner is not None and analysis.winner.needs == "custom-process"
+    ):
+        found = _process_finding(ctx, analysis)
+        if found is not None:
+            out.append(found)
     if winner == "assume-role" and profile_cfg.get("mfa_serial"):
         out.append(
             Finding(code="TD209", evidence={"profile": analysis.profile, "mfa_serial": profile_cfg.get("mfa_serial")})
         )
     return out
+
+
+def _sso_not_cached(ctx: Context, analysis: ChainAnalysis, info: dict[str, Any]) -> Finding:
+    found = misfiled_token(ctx, analysis.full_config, info.get("start_url"), info.get("sso_session"))
+    if found is not None:
+        return Finding(
+            code="TD243",
+            evidence={**info, **found},
+            fix=(
+                f"A token is cached for {found['found_under']}, but profile '{analysis.profile}' looks it up by "
+                f"{found['looked_up']}. Make sso_start_url / sso_session in the profile exactly what you logged in "
+                f"with, or run `aws sso login --profile {analysis.profile}`."
+            ),
+        )
+    return Finding(
+        code="TD242",
+        evidence=info,
+        fix=(
+            f"No SSO token for profile '{analysis.profile}' in ~/.aws/sso/cache of this user: run "
+            f"`aws sso login --profile {analysis.profile}` here (as the user the program runs as)."
+        ),
+    )
+
+
+def _role_source_failed(analysis: ChainAnalysis, winner: ProviderState) -> bool:
+    """A role profile whose credential_source botocore could not get credentials from."""
+    from botocore.exceptions import CredentialRetrievalError
+
+    if winner.needs in ROLE_METHODS:  # amended from the IMDS / container probe (chain/amend.py)
+        return True
+    return isinstance(winner.error, CredentialRetrievalError) and bool(
+        analysis.profile_config().get("credential_source")
+    )
+
+
+def _role_source_finding(analysis: ChainAnalysis, winner: ProviderState) -> Finding:
+    source = analysis.profile_config().get("credential_source")
+    if source == "EcsContainer":
+        fix = (
+            f"Profile '{analysis.profile}' takes its source credentials from the container endpoint, which has none "
+            "here: run it in a task/pod with a task role (ECS taskRoleArn, EKS Pod Identity), or use source_profile."
+        )
+    elif source == "Environment":
+        fix = (
+            f"Profile '{analysis.profile}' takes its source credentials from AWS_ACCESS_KEY_ID / "
+            "AWS_SECRET_ACCESS_KEY, which are not set: export them, or use source_profile."
+        )
+    elif "token" in winner.detail:
+        fix = (
+            f"Profile '{analysis.profile}' assumes its role with the instance's role, but the IMDSv2 token request "
+            "fails and IMDSv1 is off, so botocore gets no source credentials. From a container this is the hop "
+            "limit: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID "
+            "--http-put-response-hop-limit 2 --http-endpoint enabled"
+        )
+    else:
+        fix = (
+            f"Profile '{analysis.profile}' assumes its role with the instance's role, and instance metadata gives "
+            "none. Attach one: aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID "
+            "--iam-instance-profile Name=PROFILE_NAME"
+        )
+    return Finding(
+        code="TD330",
+        evidence={"profile": analysis.profile, "credential_source": source, "problem": winner.detail},
+        fix=fix,
+    )
+
+
+def _missing_dependency(error: BaseException | None) -> bool:
+    from botocore.exceptions import MissingDependencyException
+
+    return isinstance(error, MissingDependencyException)
+
+
+def _process_finding(ctx: Context, analysis: ChainAnalysis) -> Finding | None:
+    problem = command_problem(ctx, analysis)
+    if problem is None:
+        return None
+    return Finding(
+        code="TD245",
+        evidence={"profile": problem.profile, "command": problem.command, "problem": problem.problem},
+        fix=(
+            f"credential_process of profile '{problem.profile}' runs {problem.command!r}, which {problem.problem}. "
+            "Install the helper or write its absolute path in credential_process"
+            + (f", and `chmod +x {problem.command}`." if problem.problem == "is not an executable file" else ".")
+        ),
+    )
 
 
 def _credentials_section(analysis: ChainAnalysis) -> dict[str, str]:
@@ -298,7 +405,9 @@ def _expiry_findings(
             )
     if winner.method == "sso":
         info = _expiry.sso_token(ctx, analysis)
-        if info is not None:
+        if info is not None and info.get("problem") == _expiry.SSO_NOT_CACHED:
+            out.append(_sso_not_cached(ctx, analysis, info))
+        elif info is not None:
             exp = parse_time(info.get("expires_at"))
             expired = info.get("problem") or (exp is not None and exp <= now)
             if expired and not info.get("can_refresh"):
@@ -342,7 +451,22 @@ def _expiry_findings(
                         ),
                     )
                 )
-            if info.get("problem") or (exp is not None and exp <= now):
+            if _expiry.token_file_absent(info):
+                out.append(
+                    Finding(
+                        code="TD333",
+                        evidence=info,
+                        fix=(
+                            f"The web identity token file {path} "
+                            + ("is " if info["problem"] == _expiry.TOKEN_FILE_MISSING else "")
+                            + f"{info['problem']}: botocore cannot call "
+                            "AssumeRoleWithWebIdentity. Fix AWS_WEB_IDENTITY_TOKEN_FILE / web_identity_token_file, "
+                            "or (EKS IRSA) check the service account has the eks.amazonaws.com/role-arn annotation "
+                            "and the pod was started after it was added."
+                        ),
+                    )
+                )
+            elif info.get("problem") or (exp is not None and exp <= now):
                 out.append(
                     Finding(
                         code="TD207",

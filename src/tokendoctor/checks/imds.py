@@ -39,20 +39,20 @@ def check(ctx: Context) -> CheckResult:
     data: dict[str, Any] = probe.to_dict(now)
     findings: list[Finding] = []
     if not probe.ran:
-        disabled = probe.reason.startswith(("AWS_EC2_METADATA_DISABLED", "metadata_service_num_attempts"))
-        if disabled and (plat.on_ec2 or ctx.options.imds is True):
+        switched_off = _switched_off(probe)
+        if switched_off and (plat.on_ec2 or ctx.options.imds is True):
             analysis = chain(ctx)
             winner = analysis.winner.method if analysis.winner is not None else None
             findings.append(
                 Finding(
                     code="TD305",
                     severity="error" if winner is None else "warning",
-                    evidence={"platform": plat.kind, "switched_off_by": probe.reason, "chain_winner": winner},
+                    evidence={"platform": plat.kind, "switched_off_by": switched_off, "chain_winner": winner},
                     fix=(
-                        f"This is {plat.kind}, but {probe.reason} keeps botocore away from the instance role. "
+                        f"This is {plat.kind}, but {switched_off} keeps botocore away from the instance role. "
                         + (
                             "`unset AWS_EC2_METADATA_DISABLED`."
-                            if "DISABLED" in probe.reason
+                            if "DISABLED" in switched_off
                             else "Remove metadata_service_num_attempts = 0 from the config."
                         )
                     ),
@@ -197,6 +197,21 @@ def check(ctx: Context) -> CheckResult:
     data["summary"] = _summary(probe, now)
     data["rows"] = _rows(probe, now)
     return CheckResult(name=NAME, findings=tuple(findings), data=data)
+
+
+def _switched_off(probe: _imds.ImdsProbe) -> str | None:
+    """The setting that keeps botocore away from instance metadata, also when --offline kept the probe from running
+    (the setting alone decides it: no request needed)."""
+    if probe.reason.startswith(("AWS_EC2_METADATA_DISABLED", "metadata_service_num_attempts")):
+        return probe.reason
+    settings = probe.settings
+    if settings is None:
+        return None
+    if settings.disabled_by_env:
+        return "AWS_EC2_METADATA_DISABLED=true"
+    if settings.num_attempts <= 0:
+        return "metadata_service_num_attempts is 0"
+    return None
 
 
 def _bad_fix(probe: _imds.ImdsProbe) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from tokendoctor.chain import live as _sts
 from tokendoctor.context import Context
-from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, ROLE_CHAINING_MAX, SIGV4_TOLERANCE_SECONDS
+from tokendoctor.limits import DATE_HEADER_UNCERTAINTY, OPT_IN_REGIONS, ROLE_CHAINING_MAX, SIGV4_TOLERANCE_SECONDS
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
 from tokendoctor.timefmt import iso
@@ -217,7 +217,7 @@ def _td502_fix(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str
                 "the key, secret and token may have been exported from different sessions; export all three from one"
             )
     region = data.get("region")
-    if region in _sts.OPT_IN_REGIONS and data["status"] == "invalid":
+    if region in OPT_IN_REGIONS and data["status"] == "invalid":
         hints.append(
             f"{region} is an opt-in region: a session token issued by the global endpoint sts.amazonaws.com is only "
             "valid "
