@@ -8,6 +8,7 @@ from typing import Any
 from tokendoctor import chain
 from tokendoctor.chain import expiry as _expiry
 from tokendoctor.chain import keyshape
+from tokendoctor.chain import lifetime as _lifetime
 from tokendoctor.chain.advice import refreshable_role_fix
 from tokendoctor.chain.botocore_private import peek
 from tokendoctor.chain.model import FILE_METHODS, ROLE_METHODS, ChainAnalysis, ProviderState
@@ -40,6 +41,7 @@ def check(ctx: Context) -> CheckResult:
         "credentials_file": analysis.credentials_file,
         "resolved": resolved,
         "chain": [s.row() for s in analysis.providers],
+        "lifetime": _lifetime.analyse(ctx).to_dict(),
     }
     return CheckResult(name=NAME, findings=tuple(findings), data=data)
 
