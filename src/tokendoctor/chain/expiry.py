@@ -40,8 +40,8 @@ TOKEN_FILE_MISSING = "missing or not a regular file"
 #: Variables login tools export next to a session, after botocore's own AWS_CREDENTIAL_EXPIRATION
 #: (botocore/credentials.py EnvProvider.EXPIRY_TIME; saml2aws cmd/saml2aws/commands/script.go exports it):
 #: aws-vault v6 (cli/exec.go execEnvironment) and granted (scripts/assume) export AWS_SESSION_EXPIRATION;
-#: awsume exports AWSUME_EXPIRATION.  okta-aws-cli (internal/output/envvar.go) and configure-aws-credentials
-#: (src/helpers.ts exportCredentials) export no expiry variable.  A value without an offset is read as UTC.
+#: awsume exports AWSUME_EXPIRATION (shell_scripts/awsume).  okta-aws-cli (internal/output/envvar.go) and
+#: configure-aws-credentials (src/helpers.ts exportCredentials) export none.  A value without an offset is UTC.
 ENV_EXPIRY_VARS = ("AWS_SESSION_EXPIRATION", "AWSUME_EXPIRATION")
 
 #: Caches where the AWS CLI and boto3 keep assumed-role sessions (JSON with Credentials.AccessKeyId/Expiration).

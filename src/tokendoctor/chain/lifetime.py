@@ -257,8 +257,8 @@ class _Builder:
         found = _expiry.env_expiry(self.ctx)
         return self._session_link(
             kind="env-session",
-            label="the exported session (AWS_ACCESS_KEY_ID/AWS_SESSION_TOKEN)",
-            origin="environment",
+            label="the exported session",
+            origin="environment: AWS_ACCESS_KEY_ID/AWS_SESSION_TOKEN",
             found=found,
             fix=refreshable_role_fix(self.analysis),
         )
