@@ -240,6 +240,28 @@ def test_instance_role_stays_quiet(machine: Machine, setup: Setup, capsys: pytes
     assert life(doc)["horizon_kind"] == "unbounded"
 
 
+def test_container_role_stays_quiet_and_a_stale_one_under_a_role_is_an_error(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.servers.container import AUTH, ContainerServer
+
+    task = setup.stack.enter_context(ContainerServer())
+    machine.env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=task.url, AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH)
+    setup.online = True
+    rc, doc = run(machine, setup, capsys, "--for", "1d")
+    assert rc == 0 and codes(doc) == []
+    assert [link["kind"] for link in life(doc)["links"]] == ["container-role"]
+    assert life(doc)["links"][0]["expires_at"] is not None and life(doc)["horizon_kind"] == "unbounded"
+
+    task.knobs.expiration = now() - dt.timedelta(minutes=30)
+    machine.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\ncredential_source = EcsContainer\n")
+    machine.env["AWS_PROFILE"] = "job"
+    setup.args.clear()
+    rc, doc = run(machine, setup, capsys)
+    assert rc == 1 and codes(doc)[0] == "TD221", codes(doc)
+    assert [link["kind"] for link in life(doc)["links"]] == ["role-session", "container-role"]
+
+
 def _sso_cache(machine: Machine, key: str, doc: dict[str, Any]) -> None:
     cache = machine.home / ".aws" / "sso" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -271,6 +293,31 @@ def test_sso_session_with_a_refresh_token_stays_quiet(
     lt = life(doc)
     assert [link["kind"] for link in lt["links"]] == ["sso-role", "sso-access-token", "sso-session"]
     assert lt["horizon_kind"] == "upper-bound" and lt["horizon"] == iso(registration)
+
+
+def test_sso_session_whose_registration_ends_before_the_job(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine.config(
+        "[default]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n"
+    )
+    _sso_cache(
+        machine,
+        "corp",
+        {
+            "accessToken": "sso-access-MARKER-1111",
+            "expiresAt": iso(now() + dt.timedelta(hours=1)),
+            "refreshToken": "sso-refresh-MARKER-2222",
+            "clientId": "client",
+            "clientSecret": "sso-client-secret-MARKER",
+            "registrationExpiresAt": iso(now() + dt.timedelta(hours=3)),
+        },
+    )
+    rc, doc = run(machine, setup, capsys, "--for", "6h")
+    assert rc == 1 and codes(doc) == ["TD220"]
+    assert "aws sso login --sso-session corp" in doc["causes"][0]["fix"]
+    assert "sso-refresh-MARKER-2222" not in json.dumps(doc)
 
 
 def test_legacy_sso_token_limits_the_job(machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
@@ -396,6 +443,23 @@ def test_process_returning_expired_credentials(
     assert rc == 1 and codes(doc)[0] == "TD224"
     assert "expired at" in doc["causes"][0]["fix"]
     assert "proc-secret-MARKER-7777" not in json.dumps(doc) and "proc-token-MARKER-8888" not in json.dumps(doc)
+
+
+def test_process_with_a_fresh_expiration_is_renewed_and_quiet(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ends = iso(now() + dt.timedelta(hours=1))
+    _process(
+        machine,
+        "import json\nprint(json.dumps({'Version': 1, 'AccessKeyId': 'ASIAPROCPROCPROC1234', "
+        "'SecretAccessKey': 'proc-secret-MARKER-7777', 'SessionToken': 'proc-token-MARKER-8888', "
+        f"'Expiration': '{ends}'}}))\n",
+    )
+    rc, doc = run(machine, setup, capsys, "--allow-process", "--for", "6h")
+    assert rc == 0 and codes(doc) == []
+    link = life(doc)["links"][0]
+    assert link["expires_at"] == ends and link["renewed"] is True and life(doc)["horizon_kind"] == "unbounded"
+    assert "proc-secret-MARKER-7777" not in json.dumps(doc)
 
 
 def test_failing_process_reports_its_own_error_masked(
