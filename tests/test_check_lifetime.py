@@ -29,7 +29,17 @@ from tokendoctor.cli import main
 
 UTC = dt.timezone.utc
 JOB = "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\n"
-SECRETS = ("base-secret-MARKER-9e0d", "base-token-MARKER-5a5a", "rank-secret-MARKER-3c1f", "rank-token-MARKER-77ab")
+SECRETS = (
+    "base-secret-MARKER-9e0d",
+    "base-token-MARKER-5a5a",
+    "rank-secret-MARKER-3c1f",
+    "rank-token-MARKER-77ab",
+    "proc-secret-MARKER-7777",
+    "proc-token-MARKER-8888",
+    "leaked-MARKER-abcdef",
+    "sso-refresh-MARKER-2222",
+    "sso-client-secret-MARKER",
+)
 
 
 @pytest.fixture
@@ -459,6 +469,8 @@ def test_process_with_a_fresh_expiration_is_renewed_and_quiet(
     assert rc == 0 and codes(doc) == []
     link = life(doc)["links"][0]
     assert link["expires_at"] == ends and link["renewed"] is True and life(doc)["horizon_kind"] == "unbounded"
+    row = next(r for r in doc["credentials"]["chain"] if r["provider"] == "custom-process")
+    assert row["detail"] == f"credential_process ran (--allow-process): expires {ends}"
     assert "proc-secret-MARKER-7777" not in json.dumps(doc)
 
 

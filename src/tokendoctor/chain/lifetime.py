@@ -31,6 +31,8 @@ ExpiryKind = Literal["instant", "upper-bound", "unknown", "unbounded"]
 
 #: SigV4 query-string signing: X-Amz-Expires is at most 604800 s (7 days).
 PRESIGN_MAX_SECONDS = 7 * 24 * 3600
+#: The expiry source of a credential_process that was not run.
+NOT_RUN = "not run (use --allow-process)"
 #: Source profiles followed at most this deep (botocore detects cycles; we only stop).
 MAX_DEPTH = 8
 #: Paths of token files the kubelet projects and rotates (EKS IRSA, any projected service account token).
@@ -587,7 +589,7 @@ class _Builder:
             return Link(
                 **base,
                 expiry="unknown",
-                expiry_source="not run (use --allow-process)",
+                expiry_source=NOT_RUN,
                 refresher="botocore re-runs the process 15 min before its Expiration",
                 renewed=True,
             )
@@ -684,4 +686,13 @@ def _registering(ctx: Context, popen: Any) -> Any:
     return _popen
 
 
-__all__ = ["ASSUME_ROLE_MAX", "ASSUME_ROLE_MIN", "ROLE_CHAINING_MAX", "Lifetime", "Link", "RoleFacts", "analyse"]
+__all__ = [
+    "NOT_RUN",
+    "ASSUME_ROLE_MAX",
+    "ASSUME_ROLE_MIN",
+    "ROLE_CHAINING_MAX",
+    "Lifetime",
+    "Link",
+    "RoleFacts",
+    "analyse",
+]
