@@ -99,6 +99,17 @@ def test_role_over_source_session_ending_soon_shows_its_horizon_and_fails_a_long
     assert life(doc)["enough"] is False and life(doc)["for_seconds"] == 6 * 3600
 
 
+def test_pasted_session_in_the_selected_profile_names_its_own_fix(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine.credentials(BASE_SESSION.format(expires=iso(now() + dt.timedelta(hours=2))).replace("[base]", "[default]"))
+    rc, doc = run(machine, setup, capsys, "--for", "3h")
+    assert rc == 1 and codes(doc)[0] == "TD220" and "TD204" in codes(doc)
+    fix = doc["causes"][0]["fix"]
+    assert "Replace profile default's pasted session" in fix and "Fix the source" not in fix
+    assert life(doc)["links"][0]["expiry_source"] == "x_security_token_expires in profile default"
+
+
 def test_role_over_expired_source_session_is_an_error_now(
     machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -265,7 +265,7 @@ class _Builder:
             fix=refreshable_role_fix(self.analysis),
         )
 
-    def _static_link(self, profile: str, section: dict[str, Any], origin: str) -> Link:
+    def _static_link(self, profile: str, section: dict[str, Any], origin: str, *, source: bool = False) -> Link:
         if not section.get("aws_session_token") and not section.get("aws_security_token"):
             return Link(
                 kind="file-keys",
@@ -283,6 +283,10 @@ class _Builder:
                 f"Fix the source: replace profile {profile}'s pasted session (aws_session_token) with long-term "
                 "keys of a user allowed to assume the role, `sso_session`, or `credential_source = "
                 "Ec2InstanceMetadata` on EC2, so botocore can sign every AssumeRole."
+                if source
+                else f"Replace profile {profile}'s pasted session (aws_session_token) with a profile botocore "
+                "refreshes: role_arn + source_profile (or credential_source = Ec2InstanceMetadata on EC2), "
+                "sso_session, or credential_process."
             ),
         )
 
@@ -392,7 +396,7 @@ class _Builder:
             return [Link(kind="unknown", label=f"the source of profile {profile}", origin=str(name), expiry="unknown")]
         src = self.profiles[name]
         if src.get("aws_access_key_id") or src.get("aws_secret_access_key"):
-            return [self._static_link(name, src, "profile")]
+            return [self._static_link(name, src, "profile", source=True)]
         if src.get("role_arn") and name != profile:
             return self._role_links(name, depth=depth + 1)
         if src.get("web_identity_token_file"):
