@@ -622,3 +622,27 @@ def test_proof_role_over_long_term_keys_never_stops(
         calls, first_failure = _drive(monkeypatch, start, hours=6, step_minutes=5)
     assert first_failure is None and len(sts.assumed) >= 6
     assert all(outcome == "ok" for _, outcome in sts.assumed)
+
+
+# ------------------------------------------------------------------ the horizon rule, alone
+
+
+def test_horizon_is_set_by_the_first_stale_or_unrenewed_link() -> None:
+    from tokendoctor.chain.lifetime import Link, horizon_of
+
+    t0 = dt.datetime(2026, 6, 18, 12, tzinfo=UTC)
+    later, earlier = t0 + dt.timedelta(hours=2), t0 - dt.timedelta(hours=1)
+    role = Link(kind="role-session", label="r", origin="o", expiry="unknown", renewed=True)
+    keys = Link(kind="file-keys", label="k", origin="o", expiry="unbounded")
+    pasted = Link(kind="file-session", label="p", origin="o", expiry="instant", expires_at=later)
+    dead = Link(kind="file-session", label="d", origin="o", expiry="instant", expires_at=earlier, stale=True)
+    broken = Link(kind="process-output", label="x", origin="o", expiry="unknown", stale=True)
+    unknown = Link(kind="env-session", label="e", origin="o", expiry="unknown")
+    rotated = Link(kind="instance-role", label="i", origin="o", expiry="instant", expires_at=later, renewed=True)
+    assert horizon_of((role, keys), t0) == (None, "unbounded", None)
+    assert horizon_of((role, pasted), t0) == (1, "instant", later)
+    assert horizon_of((role, dead), t0) == (1, "instant", earlier)
+    assert horizon_of((broken,), t0) == (0, "instant", t0)
+    assert horizon_of((unknown,), t0) == (0, "unknown", None)
+    assert horizon_of((role, rotated), t0) == (None, "unbounded", None)
+    assert horizon_of((), t0) == (None, "unbounded", None)

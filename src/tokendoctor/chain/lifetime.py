@@ -98,7 +98,8 @@ class Lifetime:
     process_error: str | None = None
     process_profile: str | None = None
     windows: dict[str, int] = field(default_factory=dict)
-    now: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    now: _dt.datetime
+    """The run's clock (``ctx.now()``) when the lifetime was computed."""
 
     @property
     def limiting_link(self) -> Link | None:
@@ -174,9 +175,7 @@ def horizon_of(links: tuple[Link, ...], now: _dt.datetime) -> tuple[int | None, 
     without a known instant ends the horizon now: the next refresh already fails."""
     for i, link in enumerate(links):
         if link.stale:
-            if link.expires_at is not None and link.expires_at <= now:
-                return i, "instant", link.expires_at
-            return i, "instant", now if link.expires_at is None else link.expires_at
+            return i, "instant", link.expires_at or now
         if not link.renewed:
             if link.expiry == "unbounded":
                 return None, "unbounded", None
