@@ -646,3 +646,16 @@ def test_horizon_is_set_by_the_first_stale_or_unrenewed_link() -> None:
     assert horizon_of((unknown,), t0) == (0, "unknown", None)
     assert horizon_of((role, rotated), t0) == (None, "unbounded", None)
     assert horizon_of((), t0) == (None, "unbounded", None)
+
+
+def test_python_api_and_github_summary_carry_the_lifetime(machine: Machine) -> None:
+    import tokendoctor
+    from tokendoctor.render.github import summary
+
+    env = {**machine.env, **SESSION_ENV, "AWS_CREDENTIAL_EXPIRATION": iso(now() + dt.timedelta(hours=1))}
+    report = tokendoctor.diagnose(env=env, offline=True, for_seconds=6 * 3600)
+    assert report.causes[0].code == "TD220" and report.exit_code == 1
+    lifetime = report.sections["credentials"]["lifetime"]
+    assert lifetime["enough"] is False and lifetime["limited_by"] == "the exported session"
+    md = summary(report)
+    assert "Lasts: until " in md and "NOT enough" in md

@@ -504,7 +504,7 @@ class _Builder:
         stale = exp is not None and exp <= self.now
         token = Link(
             kind="web-identity-token",
-            label=f"the token in {path}",
+            label="the web identity token file",
             origin=str(path),
             expiry="instant" if exp else "unknown",
             expires_at=exp,
