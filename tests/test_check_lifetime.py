@@ -239,8 +239,9 @@ def test_credential_source_over_expired_instance_credentials_is_an_error(
     )
     machine.env["AWS_PROFILE"] = "job"
     rc, doc = run(machine, setup, capsys)
-    assert rc == 1 and codes(doc)[0] == "TD221", codes(doc)
+    assert rc == 1 and codes(doc)[:2] == ["TD221", "TD304"], codes(doc)
     assert doc["causes"][0]["evidence"]["origin"] == "instance metadata"
+    assert doc["causes"][1]["severity"] == "error"  # was a warning: the role's refresh needs these credentials
 
 
 # ------------------------------------------------------------------ healthy chains stay quiet
