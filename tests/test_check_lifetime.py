@@ -546,7 +546,7 @@ def test_bad_for_values_are_usage_errors(value: str, capsys: pytest.CaptureFixtu
 
 
 def _drive(
-    monkeypatch: pytest.MonkeyPatch, start: dt.datetime, hours: float, step_minutes: int = 1
+    monkeypatch: pytest.MonkeyPatch, start: dt.datetime, hours: float, step_minutes: int = 1, profile: str = "job"
 ) -> tuple[list[tuple[dt.datetime, str]], dt.datetime | None]:
     """Run botocore's own assume-role provider with its clock moved forward minute by minute; return every
     call's outcome and the first instant a call raised."""
@@ -559,7 +559,7 @@ def _drive(
     monkeypatch.setattr(
         botocore.auth, "get_current_datetime", lambda remove_tzinfo=True: clock["now"].replace(tzinfo=None)
     )
-    creds = boto3.Session(profile_name="job").get_credentials()
+    creds = boto3.Session(profile_name=profile).get_credentials()
     calls: list[tuple[dt.datetime, str]] = []
     first_failure = None
     t = start
@@ -604,24 +604,24 @@ def test_proof_first_failing_refresh_is_at_the_predicted_horizon(
     assert all(outcome == "ok" for at, outcome in calls if at < predicted)
 
 
+@pytest.mark.parametrize("chained", [False, True], ids=["role", "chained-role"])
 def test_proof_role_over_long_term_keys_never_stops(
-    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    chained: bool, machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Unbounded, shown: botocore re-assumes the role (and, chained, both roles) for 6 hours."""
     start = now()
     machine.credentials(LONG_TERM.replace("[default]", "[base]"))
-    machine.config(JOB)
-    machine.env.update(AWS_PROFILE="job", AWS_DEFAULT_REGION="us-east-1")
+    outer = "[profile outer]\nrole_arn = arn:aws:iam::123456789012:role/outer\nsource_profile = job\n"
+    machine.config(JOB + (outer if chained else ""))
+    machine.env.update(AWS_PROFILE="outer" if chained else "job", AWS_DEFAULT_REGION="us-east-1")
     with StsStub() as sts:
         machine.env["AWS_ENDPOINT_URL_STS"] = sts.url
         with ExitStack() as stack:
-            _, doc, _ = _check(
-                machine,
-                Setup(stack=stack, monkeypatch=monkeypatch),
-                capsys,
-            )
+            _, doc, _ = _check(machine, Setup(stack=stack, monkeypatch=monkeypatch), capsys)
         assert life(doc)["horizon_kind"] == "unbounded"
-        calls, first_failure = _drive(monkeypatch, start, hours=6, step_minutes=5)
-    assert first_failure is None and len(sts.assumed) >= 6
+        assert [r["chained_from"] for r in life(doc)["roles"]] == (["another role", None] if chained else [None])
+        calls, first_failure = _drive(monkeypatch, start, hours=6, step_minutes=5, profile=machine.env["AWS_PROFILE"])
+    assert first_failure is None and len(sts.assumed) >= (12 if chained else 6)
     assert all(outcome == "ok" for _, outcome in sts.assumed)
 
 

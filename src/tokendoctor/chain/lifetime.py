@@ -341,16 +341,18 @@ class _Builder:
         windows = f"{self.windows['advisory'] // 60} min before expiry (mandatory at {self.windows['mandatory'] // 60})"
         mfa = cfg.get("mfa_serial")
         name = role_arn.rsplit("/", 1)[-1]
+        slot = len(self.roles)  # roles are listed from the program outward, like the links
         source_links = self._role_source_links(profile, cfg, depth)
         chained = self._chained_from(cfg, source_links)
-        self.roles.append(
+        self.roles.insert(
+            slot,
             RoleFacts(
                 profile=profile,
                 role_arn=role_arn,
                 duration_seconds=duration,
                 duration_raw=None if raw is None else str(raw),
                 chained_from=chained,
-            )
+            ),
         )
         if mfa:
             # create_mfa_serial_refresher: the second refresh raises RefreshWithMFAUnsupportedError.
