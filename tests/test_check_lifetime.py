@@ -500,6 +500,14 @@ def test_failing_process_reports_its_own_error_masked(
     assert "run corp-login" in error and "leaked-MARKER-abcdef" not in json.dumps(doc)
 
 
+def test_missing_process_is_td245_not_run(machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    machine.config("[default]\ncredential_process = /opt/nowhere/get-creds --profile x\n")
+    rc, doc = run(machine, setup, capsys, "--allow-process")
+    assert rc == 1 and codes(doc)[0] == "TD245" and "TD224" not in codes(doc)
+    link = life(doc)["links"][0]
+    assert link["stale"] is True and link["expiry_source"] == "/opt/nowhere/get-creds does not exist"
+
+
 def test_hanging_process_is_killed_at_the_deadline(
     machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
 ) -> None:

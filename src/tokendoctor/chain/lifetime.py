@@ -17,6 +17,7 @@ from tokendoctor.chain import expiry as _expiry
 from tokendoctor.chain.advice import refreshable_role_fix
 from tokendoctor.chain.botocore_private import peek, refresh_windows
 from tokendoctor.chain.model import ChainAnalysis
+from tokendoctor.chain.process_command import command_problem
 from tokendoctor.context import Context
 from tokendoctor.limits import (
     ASSUME_ROLE_DEFAULT,
@@ -598,6 +599,9 @@ class _Builder:
                 refresher="botocore re-runs the process 15 min before its Expiration",
                 renewed=True,
             )
+        problem = command_problem(self.ctx, self.analysis)
+        if problem is not None and problem.profile == profile:  # TD245 says so; nothing to run
+            return Link(**base, expiry="unknown", expiry_source=f"{problem.command} {problem.problem}", stale=True)
         at, error = run_credential_process(self.ctx, profile, self.analysis.full_config)
         if error is not None:
             self.process_error, self.process_profile = error, profile
