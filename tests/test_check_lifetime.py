@@ -367,6 +367,18 @@ def test_mfa_role_limits_an_unattended_job(machine: Machine, setup: Setup, capsy
     assert life(doc)["horizon_kind"] == "upper-bound"
 
 
+def test_mfa_role_over_a_dead_source_session_is_an_error_now(
+    machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine.credentials(BASE_SESSION.format(expires=iso(now() - dt.timedelta(hours=1))))
+    machine.config(JOB + "mfa_serial = arn:aws:iam::123456789012:mfa/me\n")
+    machine.env["AWS_PROFILE"] = "job"
+    rc, doc = run(machine, setup, capsys)
+    assert rc == 1 and codes(doc)[0] == "TD221", codes(doc)
+    assert [link["kind"] for link in life(doc)["links"]] == ["role-session", "file-session"]
+    assert life(doc)["limiting_link"] == 0 and life(doc)["links"][0]["stale"] is True
+
+
 def test_web_identity_token_nothing_rotates_limits_the_job(
     machine: Machine, setup: Setup, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -356,22 +356,29 @@ class _Builder:
             ),
         )
         if mfa:
-            # create_mfa_serial_refresher: the second refresh raises RefreshWithMFAUnsupportedError.
+            # create_mfa_serial_refresher: the second refresh raises RefreshWithMFAUnsupportedError.  Without a
+            # cached session the first AssumeRole is still to come, signed with the source: a dead one ends it now.
+            dead_source = found is None and any(link.stale for link in source_links)
             role = Link(
                 kind="role-session",
                 label=f"role {name}'s MFA session (profile {profile})",
                 origin=f"profile {profile}: role_arn + mfa_serial",
                 expiry="instant" if found else "upper-bound",
-                expires_at=found.at if found else self.now + _dt.timedelta(seconds=session),
-                expiry_source=found.source if found else f"at most {span(session)} after the MFA prompt",
+                expires_at=found.at if found else None if dead_source else self.now + _dt.timedelta(seconds=session),
+                expiry_source=found.source
+                if found
+                else "its source is expired: the first AssumeRole fails"
+                if dead_source
+                else f"at most {span(session)} after the MFA prompt",
                 refresher="nothing: botocore never asks for a second MFA code (RefreshWithMFAUnsupportedError)",
                 fix=(
                     f"For an unattended job use a role profile without mfa_serial (credential_source or a source "
                     f"profile botocore can sign with), or ask for a longer session: duration_seconds up to "
                     f"{ASSUME_ROLE_MAX} (the role's MaxSessionDuration must allow it)."
                 ),
+                stale=dead_source,
             )
-            return [role]
+            return [role] if found else [role, *source_links]
         role = Link(
             kind="role-session",
             label=f"role {name} (profile {profile})",

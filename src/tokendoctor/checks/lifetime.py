@@ -42,8 +42,9 @@ def _process(life: _lifetime.Lifetime) -> list[Finding]:
 
 
 def _stale_source(life: _lifetime.Lifetime) -> list[Finding]:
-    """Only for a role: its refresh is signed with links[1:], whatever links[0] (the current session) says."""
-    if not life.links or life.links[0].kind != "role-session" or not life.links[0].renewed:
+    """Only for a role: its refresh (or, for an MFA role, its first AssumeRole) is signed with links[1:],
+    whatever links[0] (the current session) says."""
+    if not life.links or life.links[0].kind != "role-session":
         return []
     for link in life.links[1:]:
         if link.stale and link.kind != "process-output":  # a failing process is TD224
