@@ -29,6 +29,7 @@ import json
 import os
 import socket
 import stat
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -70,7 +71,13 @@ SESSION_ENV = {
     "AWS_SECRET_ACCESS_KEY": "rank-secret-MARKER-3c1f",
     "AWS_SESSION_TOKEN": "rank-token-MARKER-77ab",
 }
-MARKERS = ("rank-secret-MARKER-3c1f", "rank-token-MARKER-77ab", "longtermsecretlongtermsecret")
+MARKERS = (
+    "rank-secret-MARKER-3c1f",
+    "rank-token-MARKER-77ab",
+    "longtermsecretlongtermsecret",
+    "base-secret-MARKER-9e0d",
+    "base-token-MARKER-5a5a",
+)
 DMI_VENDOR = "/sys/devices/virtual/dmi/id/sys_vendor"
 CHRONY_UNSYNCED = "00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,1.000000000,1.000000000,0.0,Not synchronised"
 
@@ -273,6 +280,49 @@ def td208(m: Machine, s: Setup) -> None:
 def td209(m: Machine, s: Setup) -> None:
     m.config(LONG_TERM + ROLE_PROFILE + "mfa_serial = arn:aws:iam::123456789012:mfa/me\n")
     m.env["AWS_PROFILE"] = "job"
+
+
+# ------------------------------------------------------------------ TD22x lifetime (issue 10)
+
+BASE_SESSION = (
+    "[base]\naws_access_key_id = ASIABASEBASEBASE1234\naws_secret_access_key = base-secret-MARKER-9e0d\n"
+    "aws_session_token = base-token-MARKER-5a5a\nx_security_token_expires = {expires}\n"
+)
+
+
+def td220(m: Machine, s: Setup) -> None:
+    m.env.update(SESSION_ENV)  # the seed: a 6-hour job started on an exported AssumeRole session
+    s.args += ["--for", "6h"]
+
+
+def td221(m: Machine, s: Setup) -> None:
+    # The seed's fix applied on top of pasted keys: the role's source session ended 3 hours ago.
+    m.credentials(BASE_SESSION.format(expires=iso(now() - dt.timedelta(hours=3))))
+    m.config("[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\nsource_profile = base\n")
+    m.env["AWS_PROFILE"] = "job"
+
+
+def td222(m: Machine, s: Setup) -> None:
+    # A role assumed from another role: STS refuses more than 3600 s.
+    m.credentials(LONG_TERM)
+    m.config(
+        ROLE_PROFILE + "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/next\nsource_profile = job\n"
+        "duration_seconds = 7200\n"
+    )
+    m.env["AWS_PROFILE"] = "chained"
+
+
+def td223(m: Machine, s: Setup) -> None:
+    m.credentials(LONG_TERM)
+    m.config(ROLE_PROFILE + "duration_seconds = 86400\n")
+    m.env["AWS_PROFILE"] = "job"
+
+
+def td224(m: Machine, s: Setup) -> None:
+    script = m.base / "creds.py"
+    script.write_text("import sys\nsys.stderr.write('login required: run `corp-login`\\n')\nsys.exit(3)\n")
+    m.config(f"[default]\ncredential_process = {sys.executable} {script}\n")
+    s.args.append("--allow-process")
 
 
 def td240(m: Machine, s: Setup) -> None:
@@ -592,6 +642,11 @@ TABLE: dict[str, Row] = {
     # stale aws_security_token is the specific reason a freshly written session still gets ExpiredToken.
     "TD208": Row(td208, after=("TD204",)),
     "TD209": Row(td209),
+    "TD220": Row(td220, after=("TD101",)),
+    "TD221": Row(td221),
+    "TD222": Row(td222),
+    "TD223": Row(td223),
+    "TD224": Row(td224),
     "TD240": Row(td240),
     "TD241": Row(td241),
     # TD242/TD243 are what TD206 used to report for these states: no token was ever cached under this key.

@@ -307,6 +307,78 @@ _CAUSES: tuple[Cause, ...] = (
         "longer DurationSeconds.",
     ),
     Cause(
+        code="TD220",
+        check="lifetime",
+        name="credentials-do-not-last",
+        severity="error",
+        priority=2,
+        title="The credentials will not last as long as the job (--for)",
+        why=(
+            "Some link between the program and AWS ends before the job does and nothing renews it without a "
+            "person: a pasted or exported session, an MFA role, a legacy SSO token, a token file nothing rotates, "
+            "or a role whose source is one of these. The first refresh after that instant fails and the job dies "
+            "with ExpiredToken."
+        ),
+        fix=(
+            "Replace the limiting link with one botocore renews: a role profile (role_arn + source_profile with "
+            "long-term keys, or credential_source = Ec2InstanceMetadata / EcsContainer), an sso_session profile, "
+            "or an instance/container role."
+        ),
+    ),
+    Cause(
+        code="TD221",
+        check="lifetime",
+        name="refresh-source-expired",
+        severity="error",
+        priority=1,
+        title="The source the next refresh needs has already expired",
+        why=(
+            "botocore renews the role's session with its source (source_profile or credential_source). That "
+            "source is already expired or no longer rotated, so every AssumeRole fails, whatever the current "
+            "credentials say: the program dies at the next refresh."
+        ),
+        fix="Fix the source: give the source profile long-term keys or sso_session, or restore instance-role rotation.",
+    ),
+    Cause(
+        code="TD222",
+        check="lifetime",
+        name="role-chaining-session-cap",
+        severity="warning",
+        priority=26,  # after TD505 (--live saw the chaining itself); as an error it ranks with the errors
+        title="The role is assumed with another role's credentials (role chaining): sessions last at most 1 hour",
+        why=(
+            "STS caps a session at 3600 s when the caller is itself a role session (another role, an IAM "
+            "Identity Center or web identity role). botocore re-assumes it every hour; a DurationSeconds above "
+            "3600 is refused, and anything that copies the session out (exports, presigned URLs) gets at most 1 h."
+        ),
+        fix="Remove duration_seconds above 3600, or assume the role from long-term keys (source_profile) or ask "
+        "for a longer MaxSessionDuration on a role assumed without chaining.",
+    ),
+    Cause(
+        code="TD223",
+        check="lifetime",
+        name="role-duration-out-of-range",
+        severity="error",
+        priority=3,
+        title="duration_seconds is outside what STS accepts (900 to 43200)",
+        why="AssumeRole rejects DurationSeconds below 900 or above 43200 (ValidationError), so botocore cannot "
+        "get or renew the role's credentials.",
+        fix="Set duration_seconds between 900 and 43200 (and at most the role's MaxSessionDuration), or remove it "
+        "for the 3600 s default.",
+    ),
+    Cause(
+        code="TD224",
+        check="lifetime",
+        name="credential-process-failed",
+        severity="error",
+        priority=2,
+        title="credential_process fails or returns expired credentials (--allow-process)",
+        why="botocore raises the process's error to the program (CredentialRetrievalError), or refreshes, gets "
+        "the same expired credentials and raises; no call can be signed.",
+        fix="Run the credential_process command by hand, fix what it reports (often a login it needs), and make "
+        "it print a fresh Expiration.",
+    ),
+    Cause(
         code="TD240",
         check="keys",
         name="long-term-key-with-file-token",

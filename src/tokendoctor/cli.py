@@ -18,6 +18,8 @@ from tokendoctor.redact import Redactor
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: ``--for`` at most a year: beyond that no AWS credential question has a meaningful answer.
+MAX_JOB_SECONDS = 366 * 86400
 
 
 class Duration(click.ParamType):
@@ -88,6 +90,14 @@ def _color(color: bool | None) -> bool:
     help="Credentials expiring sooner than this are an error.",
 )
 @click.option(
+    "--for",
+    "job_for",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="The job runs this long (e.g. 6h): fail (TD220) if the credentials cannot be renewed that long.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["error", "warning"]),
     default="error",
@@ -97,7 +107,11 @@ def _color(color: bool | None) -> bool:
 @click.option(
     "--imds/--no-imds", default=None, help="Force or forbid the instance-metadata probe (default: only on EC2)."
 )
-@click.option("--allow-process", is_flag=True, help="Run credential_process to inspect what it returns.")
+@click.option(
+    "--allow-process",
+    is_flag=True,
+    help="Run credential_process (bounded by --timeout) to see what it returns and when it expires.",
+)
 @click.option(
     "--ntp-server",
     "ntp_servers",
@@ -144,6 +158,7 @@ def check(
     timeout: float,
     offline: bool,
     min_ttl: float,
+    job_for: float | None,
     fail_on: str,
     imds: bool | None,
     allow_process: bool,
@@ -164,6 +179,8 @@ def check(
     boundary.debug = debug
     if timeout <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    if job_for is not None and not 0 < job_for <= MAX_JOB_SECONDS:
+        raise click.BadParameter(f"must be more than 0 and at most {MAX_JOB_SECONDS // 86400} days", param_hint="--for")
     if offline and live:
         raise click.UsageError("--offline and --live contradict each other; give one of them")
     if pid is not None and env_file is not None:
@@ -181,6 +198,7 @@ def check(
         env_file=env_file,
         sdk=sdk,
         live=live,
+        for_seconds=job_for,
     )
     output_format = "json" if as_json else (fmt or "text")
     raise SystemExit(execute_check(options, boundary, output_format, fail_on, _color(color), verbose))

@@ -67,6 +67,8 @@ class Options:
     """Whose chain order to report: python, java-v1, java-v2, go-v2, js-v3, cli-v2."""
     live: bool = False
     """Call STS GetCallerIdentity with the resolved credentials."""
+    for_seconds: float | None = None
+    """``--for``: how long the job will run; the chain's horizon must cover it (TD220)."""
 
 
 @dataclass(frozen=True, kw_only=True)

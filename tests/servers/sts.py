@@ -17,8 +17,10 @@ credentials and region botocore signed with::
 
 from __future__ import annotations
 
+import calendar
 import email.utils
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -49,6 +51,10 @@ class StsStub:
     send_date: bool = True
     arn: str = "arn:aws:sts::210987654321:assumed-role/stub-role/stub-session"
     requests: list[Request] = field(default_factory=list)
+    rejected: dict[str, float] = field(default_factory=dict)
+    """Access key id -> epoch seconds (by the request's X-Amz-Date) from which it gets ExpiredToken."""
+    assumed: list[tuple[float, str]] = field(default_factory=list)
+    """(X-Amz-Date epoch, "ok" or the error code) of every AssumeRole, in order."""
     paths: list[tuple[str, str]] = field(default_factory=list)
     sso_role_credentials: dict[str, str] = field(
         default_factory=lambda: {
@@ -98,7 +104,7 @@ class StsStub:
                         security_token=self.headers.get("X-Amz-Security-Token"),
                     )
                 )
-                status, body = stub._answer(form)
+                status, body = stub._answer(form, stub.requests[-1])
                 self.send_response_only(status)
                 if stub.send_date:
                     when = stub.date if stub.date is not None else time.time() + stub.date_offset
@@ -126,12 +132,52 @@ class StsStub:
         h.end_headers()
         h.wfile.write(body)
 
+    def reject_key_after(self, access_key_id: str, instant: float) -> StsStub:
+        """Answer ExpiredToken to requests signed with ``access_key_id`` whose X-Amz-Date is at or after
+        ``instant`` (epoch seconds): a source session that AWS stops accepting then."""
+        self.rejected[access_key_id] = instant
+        return self
+
     def error(self, code: str, message: str, status: int = 403) -> StsStub:
         self.code, self.message, self.status = code, message, status
         return self
 
-    def _answer(self, form: dict[str, str]) -> tuple[int, bytes]:
+    def _error(self, code: str, message: str) -> bytes:
+        return (
+            f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error><RequestId>c0ffee00-stub</RequestId></ErrorResponse>"
+        ).encode()
+
+    def _assume_role(self, form: dict[str, str], request: Request | None) -> tuple[int, bytes]:
+        """AssumeRole as STS answers it, by the request's own signing time: the session lasts DurationSeconds
+        (default 3600) from X-Amz-Date; a rejected source key gets ExpiredToken from its instant on."""
+        signed = time.time()
+        key = ""
+        if request is not None:
+            if request.amz_date:
+                signed = calendar.timegm(time.strptime(request.amz_date, "%Y%m%dT%H%M%SZ"))
+            match = re.search(r"Credential=([^/]+)/", request.authorization)
+            key = match[1] if match else ""
+        if key in self.rejected and signed >= self.rejected[key]:
+            self.assumed.append((signed, "ExpiredToken"))
+            return 403, self._error("ExpiredToken", "The security token included in the request is expired")
+        self.assumed.append((signed, "ok"))
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(signed + int(form.get("DurationSeconds") or 3600)))
+        n = len(self.assumed)
+        body = (
+            f'<AssumeRoleResponse xmlns="{NS}"><AssumeRoleResult><Credentials>'
+            f"<AccessKeyId>ASIAROLESESSION{n:05d}</AccessKeyId><SecretAccessKey>role-secret-MARKER-{n:04d}"
+            f"</SecretAccessKey><SessionToken>role-token-MARKER-{n:04d}</SessionToken>"
+            f"<Expiration>{expires}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASTUB:s</AssumedRoleId>"
+            f"<Arn>{form.get('RoleArn', '')}</Arn></AssumedRoleUser></AssumeRoleResult>"
+            "<ResponseMetadata><RequestId>c0ffee00-stub</RequestId></ResponseMetadata></AssumeRoleResponse>"
+        )
+        return 200, body.encode()
+
+    def _answer(self, form: dict[str, str], request: Request | None = None) -> tuple[int, bytes]:
         action = form.get("Action", "")
+        if action == "AssumeRole" and not self.code:
+            return self._assume_role(form, request)
         if self.code:
             body = (
                 f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{self.code}</Code>'

@@ -1,9 +1,10 @@
 """When do the winning credentials expire, as far as can be known offline.
 
-Sources, by provider: ``AWS_CREDENTIAL_EXPIRATION`` (env); expiry keys that
-login tools write next to pasted keys (files); the AWS CLI's assume-role cache
-``~/.aws/cli/cache``; the SSO token cache ``~/.aws/sso/cache``; the ``exp``
-claim of a web-identity token file (decoded, never verified or printed).
+Sources, by provider: ``AWS_CREDENTIAL_EXPIRATION`` (env, read by botocore itself) and the variables
+login tools export beside it (:data:`ENV_EXPIRY_VARS`); expiry keys that login tools write next to
+pasted keys (files); an env or file session found by access key id in the AWS CLI / boto caches; the
+AWS CLI's assume-role cache ``~/.aws/cli/cache``; the SSO token cache ``~/.aws/sso/cache``; the
+``exp`` claim of a web-identity token file (decoded, never verified or printed).
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ SSO_NOT_CACHED = "no cached SSO token: never logged in on this machine"
 #: ``web_identity_token()``'s problems when there is no token to read at all (not an expired one).
 TOKEN_FILE_MISSING = "missing or not a regular file"
 
+#: Variables login tools export next to a session, after botocore's own AWS_CREDENTIAL_EXPIRATION
+#: (botocore/credentials.py EnvProvider.EXPIRY_TIME; saml2aws cmd/saml2aws/commands/script.go exports it):
+#: aws-vault v6 (cli/exec.go execEnvironment) and granted (scripts/assume) export AWS_SESSION_EXPIRATION;
+#: awsume exports AWSUME_EXPIRATION (shell_scripts/awsume).  okta-aws-cli (internal/output/envvar.go) and
+#: configure-aws-credentials (src/helpers.ts exportCredentials) export none.  A value without an offset is UTC.
+ENV_EXPIRY_VARS = ("AWS_SESSION_EXPIRATION", "AWSUME_EXPIRATION")
+
+#: Caches where the AWS CLI and boto3 keep assumed-role sessions (JSON with Credentials.AccessKeyId/Expiration).
+SESSION_CACHE_DIRS = (".aws/cli/cache", ".aws/boto/cache")
+#: At most this many cache files are opened when matching an access key id (each at most MAX_TOKEN_BYTES).
+MAX_CACHE_FILES = 256
+
 
 def for_winner(
     ctx: Context, analysis: ChainAnalysis, winner: ProviderState, from_creds: _dt.datetime | None
@@ -44,14 +57,54 @@ def for_winner(
     if from_creds is not None:
         source = "AWS_CREDENTIAL_EXPIRATION" if method == "env" else method
         return Expiry(from_creds.astimezone(_dt.timezone.utc), source)
+    if method == "env":
+        return env_expiry(ctx)
     if method in ("shared-credentials-file", "config-file"):
-        section = _section(analysis, method)
-        for key in FILE_EXPIRY_KEYS:
-            at = parse_time(section.get(key))
-            if at is not None:
-                return Expiry(at, f"{key} in profile {analysis.profile}")
+        return file_session_expiry(ctx, _section(analysis, method), analysis.profile)
     if method == "assume-role":
         return _cli_cache_expiry(ctx, winner)
+    return None
+
+
+def env_expiry(ctx: Context) -> Expiry | None:
+    """The expiry a login tool exported next to an env session, else the cache entry for its key."""
+    for var in ("AWS_CREDENTIAL_EXPIRATION", *ENV_EXPIRY_VARS):
+        at = parse_time(ctx.env.get(var))
+        if at is not None:
+            return Expiry(at, var)
+    return cached_session_expiry(ctx, ctx.env.get("AWS_ACCESS_KEY_ID"))
+
+
+def file_session_expiry(ctx: Context, section: dict[str, Any], profile: str) -> Expiry | None:
+    """The expiry written next to a pasted session in a profile section, else the cache entry for its key."""
+    for key in FILE_EXPIRY_KEYS:
+        at = parse_time(section.get(key))
+        if at is not None:
+            return Expiry(at, f"{key} in profile {profile}")
+    return cached_session_expiry(ctx, section.get("aws_access_key_id"))
+
+
+def cached_session_expiry(ctx: Context, access_key_id: str | None) -> Expiry | None:
+    """The ``Expiration`` of the AWS CLI / boto cache entry holding ``access_key_id`` (a session copied from it)."""
+    if not access_key_id or not access_key_id.startswith("ASIA"):
+        return None
+    opened = 0
+    for rel in SESSION_CACHE_DIRS:
+        folder = ctx.home / rel
+        try:
+            names = sorted(p.name for p in folder.iterdir() if p.suffix == ".json")
+        except OSError:
+            continue
+        for name in names:
+            if opened >= MAX_CACHE_FILES:
+                return None
+            opened += 1
+            doc = read_json(folder / name, ctx)
+            creds = (doc or {}).get("Credentials")
+            if isinstance(creds, dict) and creds.get("AccessKeyId") == access_key_id:
+                at = parse_time(creds.get("Expiration"))
+                if at is not None:
+                    return Expiry(at, f"~/{rel}/{name}")
     return None
 
 
@@ -166,9 +219,13 @@ def token_not_rotated(info: dict[str, Any], now: _dt.datetime) -> str | None:
     return f"{int(left)} s left" if left < 600 else None
 
 
-def sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
+def sso_token(
+    ctx: Context, analysis: ChainAnalysis, profile: str | None = None, *, registration: bool = False
+) -> dict[str, Any] | None:
+    """The cached SSO token's facts for ``profile`` (default: the selected one); with ``registration``
+    also when the client registration (the refresh token's use) ends."""
     profiles = analysis.full_config.get("profiles", {})
-    cfg = profiles.get(analysis.profile, {})
+    cfg = profiles.get(profile or analysis.profile, {})
     session_name = cfg.get("sso_session")
     start_url = cfg.get("sso_start_url")
     if session_name:
@@ -191,4 +248,6 @@ def sso_token(ctx: Context, analysis: ChainAnalysis) -> dict[str, Any] | None:
     ctx.redactor.add_from_mapping(token)
     info["expires_at"] = iso(parse_time(token.get("expiresAt")))
     info["can_refresh"] = bool(session_name and token.get("refreshToken"))
+    if registration:
+        info["registration_expires_at"] = iso(parse_time(token.get("registrationExpiresAt")))
     return info

@@ -8,6 +8,7 @@ from typing import Any
 from tokendoctor import chain
 from tokendoctor.chain import expiry as _expiry
 from tokendoctor.chain import keyshape
+from tokendoctor.chain import lifetime as _lifetime
 from tokendoctor.chain.advice import refreshable_role_fix
 from tokendoctor.chain.botocore_private import peek
 from tokendoctor.chain.model import FILE_METHODS, ROLE_METHODS, ChainAnalysis, ProviderState
@@ -29,6 +30,7 @@ NAME = "credentials"
 
 def check(ctx: Context) -> CheckResult:
     analysis = chain.analyse(ctx)  # completed by the IMDS/container probes when they ran
+    life = _lifetime.analyse(ctx)
     findings = list(analysis.findings)
     resolved = _resolved(ctx, analysis, findings)
     if analysis.error is None:
@@ -39,9 +41,22 @@ def check(ctx: Context) -> CheckResult:
         "config_file": analysis.config_file,
         "credentials_file": analysis.credentials_file,
         "resolved": resolved,
-        "chain": [s.row() for s in analysis.providers],
+        "chain": [_row(s, life) for s in analysis.providers],
+        "lifetime": life.to_dict(),
     }
     return CheckResult(name=NAME, findings=tuple(findings), data=data)
+
+
+def _row(state: ProviderState, life: _lifetime.Lifetime) -> dict[str, str]:
+    """The chain row; a credential_process run with --allow-process says what it returned."""
+    row = state.row()
+    ran = [link for link in life.links if link.kind == "process-output" and link.expiry_source != _lifetime.NOT_RUN]
+    if state.method == "custom-process" and state.would_use and ran:
+        link = ran[0]
+        row["detail"] = "credential_process ran (--allow-process): " + (
+            f"expires {iso(link.expires_at)}" if link.expires_at else str(link.expiry_source)
+        )
+    return row
 
 
 def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) -> dict[str, Any]:

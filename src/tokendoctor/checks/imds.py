@@ -63,7 +63,12 @@ def check(ctx: Context) -> CheckResult:
 
     analysis = chain(ctx)
     winner = analysis.winner.method if analysis.winner is not None else None
-    depends = winner is None or winner == "iam-role"
+    # the chain needs IMDS: the instance role itself, or a role profile sourced from it (credential_source)
+    depends = (
+        winner is None
+        or winner == "iam-role"
+        or (winner == "assume-role" and analysis.profile_config().get("credential_source") == "Ec2InstanceMetadata")
+    )
     sev: Severity = "error" if depends else "warning"
     iid = probe.instance_id or "INSTANCE_ID"
     endpoint = probe.settings.endpoint if probe.settings else "?"
@@ -147,7 +152,7 @@ def check(ctx: Context) -> CheckResult:
             findings.append(
                 Finding(
                     code="TD304",
-                    severity="error" if winner == "iam-role" else "warning",
+                    severity=sev,
                     title=(
                         "Instance metadata serves EXPIRED role credentials (rotation stopped)"
                         if expired

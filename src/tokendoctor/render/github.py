@@ -80,6 +80,9 @@ def summary(report: Report, *, redact: Callable[[str], str] = _same) -> str:
     block) and counted; the annotations on stdout still carry every cause."""
     icon = {"ok": "✅", "warning": "⚠️", "error": "❌"}[report.status]
     head = f"## {icon} tokendoctor: {md_text(_VERDICT[report.status].split(': ', 1)[1])}\n\n"
+    lasts = ((report.sections.get("credentials") or {}).get("lifetime") or {}).get("summary")
+    if lasts:
+        head += f"Lasts: {md_text(redact(lasts))}\n\n"
     table = ["| check | status | ms |", "|---|---|---|"]
     table += [f"| {md_text(c.name)} | {md_text(c.status)} | {c.duration_ms} |" for c in report.checks]
     tail = "\n".join(table) + f"\n\nExit code {report.exit_code}.\n"

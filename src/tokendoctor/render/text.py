@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tokendoctor.models import RankedCause, Report
-from tokendoctor.timefmt import relative
+from tokendoctor.timefmt import relative, span
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "bold green"}
 _VERDICT = {
@@ -51,6 +51,29 @@ def print_causes(console: Console, causes: Sequence[RankedCause], *, verbose: bo
     out()
 
 
+def _links_table(console: Console, lifetime: dict[str, Any]) -> None:
+    """-v: the links from the program to AWS, each with its expiry and what renews it."""
+    table = Table(title="Lifetime: links from the program to AWS", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("link")
+    table.add_column("expires")
+    table.add_column("renewed by")
+    limiting = lifetime.get("limiting_link")
+    for i, link in enumerate(lifetime["links"]):
+        expires = link["expires_at"] or link["expiry"]
+        if link["expires_at"] and link["expiry"] == "upper-bound":
+            expires = f"at most {expires}"
+        if link.get("expiry_source"):
+            expires += f" ({link['expiry_source']})"
+        mark = " [limits]" if i == limiting else (" [stale]" if link.get("stale") else "")
+        table.add_row(str(i + 1), escape(link["label"] + mark), escape(expires), escape(link["refresher"]))
+    console.print(table, soft_wrap=False)
+    if lifetime.get("presigned_url_basis"):
+        most = lifetime.get("presigned_url_max_seconds")
+        head = f"{span(most)}" if most is not None else "unknown"
+        console.print(escape(f"Presigned URLs signed now stay valid: {head} ({lifetime['presigned_url_basis']})"))
+
+
 def render(report: Report, *, color: bool = False, width: int | None = None, verbose: bool = False, **_: Any) -> str:
     """Prose lines are soft-wrapped (a pipe or a CI log gets whole lines); tables fit ``width``
     (the terminal's when it is one, else 100 columns)."""
@@ -75,6 +98,9 @@ def render(report: Report, *, color: bool = False, width: int | None = None, ver
         out(escape("Credentials: " + ", ".join(facts) + f"  [profile {creds.get('profile')}]"))
     elif creds:
         out(escape(f"Credentials: none resolved  [profile {creds.get('profile')}]"))
+    lifetime = creds.get("lifetime") or {}
+    if lifetime.get("links"):
+        out(escape(f"Lasts: {lifetime['summary']}"))
     for name, data in report.sections.items():
         summary = data.get("summary") if isinstance(data, dict) else None
         if summary and name != "credentials":
@@ -99,6 +125,8 @@ def render(report: Report, *, color: bool = False, width: int | None = None, ver
                 escape(row["detail"]),
             )
         console.print(table, soft_wrap=False)
+    if verbose and lifetime.get("links"):
+        _links_table(console, lifetime)
     sdk = report.sections.get("sdk") or {}
     if sdk.get("chain") and sdk.get("name") not in ("python", "cli-v2"):
         table = Table(
