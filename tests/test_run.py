@@ -455,3 +455,34 @@ def test_sitecustomize_chains_the_programs_own(fs_root: Path, tmp_path: Path, st
     assert err.startswith("own sitecustomize ran\n")
     assert proc.stdout == b"42\n"
     assert "TD511 static-session-in-code" in err, "the hook is active as well"
+
+
+def test_for_in_the_preflight_is_the_seed_story(fs_root: Path, tmp_path: Path) -> None:
+    """The seed: an exported one-hour session and a 6-hour job. With --strict --for 6h the job does not start."""
+    marker = tmp_path / "started"
+    env = {
+        "AWS_ACCESS_KEY_ID": "ASIASEEDSEEDSEED0001",
+        "AWS_SECRET_ACCESS_KEY": "forSECRETmarker0001",
+        "AWS_SESSION_TOKEN": "forTOKENmarker0002",
+    }
+    cmd = py(f"open({str(marker)!r}, 'w').write('x')")
+    proc = td_run("--strict", "--for", "6h", cmd=cmd, **env)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and not marker.exists(), err
+    assert "TD220 credentials-do-not-last" in err
+    # the same job without --for only warns about the exported session, and starts
+    proc = td_run("--strict", cmd=cmd, **env)
+    assert proc.returncode == 0 and marker.exists()
+    assert "forSECRETmarker0001" not in err and "forTOKENmarker0002" not in err
+
+
+def test_for_is_bounded_and_needs_the_preflight() -> None:
+    for args, text in ((["--for", "0"], "--for"), (["--for", "1h", "--no-preflight"], "drop --no-preflight")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "tokendoctor", "run", *args, "--", "true"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 2 and text in proc.stderr

@@ -359,8 +359,22 @@ def execute_summarize(locations: tuple[str, ...], output_format: str, timeout: f
 @click.option("--no-preflight", is_flag=True, help="Start the command at once, without the check of its environment.")
 @click.option("--no-hook", is_flag=True, help="Do not put the in-process botocore hook on the command's PYTHONPATH.")
 @click.option("--timeout", type=Duration(), default="5", show_default=True, help="Deadline for the preflight.")
+@click.option(
+    "--for",
+    "job_for",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="The command runs this long (e.g. 6h): the preflight fails (TD220) if its credentials cannot last.",
+)
 def run(
-    command: tuple[str, ...], strict: bool, report_file: str | None, no_preflight: bool, no_hook: bool, timeout: float
+    command: tuple[str, ...],
+    strict: bool,
+    report_file: str | None,
+    no_preflight: bool,
+    no_hook: bool,
+    timeout: float,
+    job_for: float | None,
 ) -> None:
     """Run COMMAND transparently and diagnose its first AWS credential or clock error.
 
@@ -372,8 +386,18 @@ def run(
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
     if strict and no_preflight:
         raise click.UsageError("--strict needs the preflight; drop --no-preflight")
+    if job_for is not None and not 0 < job_for <= MAX_JOB_SECONDS:
+        raise click.BadParameter(f"must be more than 0 and at most {MAX_JOB_SECONDS // 86400} days", param_hint="--for")
+    if job_for is not None and no_preflight:
+        raise click.UsageError("--for is checked by the preflight; drop --no-preflight")
     options = RunOptions(
-        argv=command, strict=strict, report=report_file, preflight=not no_preflight, timeout=timeout, hook=not no_hook
+        argv=command,
+        strict=strict,
+        report=report_file,
+        preflight=not no_preflight,
+        timeout=timeout,
+        hook=not no_hook,
+        check_options={"for_seconds": job_for} if job_for is not None else {},
     )
     raise SystemExit(execute(options))
 
