@@ -60,6 +60,9 @@ def _instances(machine: Machine) -> dict[str, Any]:
         Session=session,
         **{"boto3.Session": boto3.Session(botocore_session=session)},
     )
+    from botocore.utils import JSONFileCache
+
+    instances["JSONFileCache"] = JSONFileCache(str(machine.home))
     return instances
 
 

@@ -90,3 +90,31 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, "****")
         return _KEYED_SECRET.sub(lambda m: f"{m['key']}{m['sep']}****", text)
+
+    def longest(self) -> int:
+        """Length of the longest registered secret (0 when none)."""
+        with self._lock:
+            return max((len(s) for s in self._secrets), default=0)
+
+
+#: No secret tokendoctor masks is longer than this (STS session tokens are a few KiB; a JWT a few more).
+SECRET_LEN_BOUND = 16 * 1024
+
+
+def mask_then_truncate(redactor: Redactor, text: str, limit: int) -> str:
+    """``text`` masked WHOLE, then cut to ``limit`` characters (``…`` marks a cut).
+
+    Cutting first would leave half a secret that the masker no longer recognises.  Very large text
+    (a 500 MB answer inside an exception) is first cut to ``limit + 2 * L`` characters, where ``L``
+    bounds every secret's length (the longest registered one, at least :data:`SECRET_LEN_BOUND`):
+    a secret that reaches into the first ``limit`` characters lies wholly inside that prefix and is
+    masked; a secret the pre-cut splits is a suffix of the prefix shorter than ``L``, left unmasked,
+    and masking only shortens text, so dropping the last ``L`` masked characters removes it before
+    the final cut.  Masking work is thereby bounded by the limit, not by the input.
+    """
+    bound = max(redactor.longest(), SECRET_LEN_BOUND)
+    cut = len(text) > limit + 2 * bound
+    masked = redactor.redact(text[: limit + 2 * bound])[:-bound] if cut else redactor.redact(text)
+    if len(masked) <= limit and not cut:
+        return masked
+    return masked[: max(limit - 1, 0)] + "…"

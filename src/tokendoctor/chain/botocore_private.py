@@ -43,6 +43,7 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("Session", "_credentials"),
     ("boto3.Session", "_session"),
     ("CachedCredentialFetcher", "_cache_key"),
+    ("JSONFileCache", "_convert_cache_key"),
     ("botocore.credentials", "_DEFAULT_ADVISORY_REFRESH_TIMEOUT"),
     ("botocore.credentials", "_DEFAULT_MANDATORY_REFRESH_TIMEOUT"),
 )
@@ -294,3 +295,8 @@ def container_url_refusal(full_url: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def cache_file(cache: Any, key: str) -> str:
+    """The file a botocore ``JSONFileCache`` keeps ``key`` in (botocore's own naming)."""
+    return str(cache._convert_cache_key(key))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.chain.botocore_private import cli_cache_key
+from tokendoctor.chain.caches import CacheFileUnreadable
 from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
 from tokendoctor.chain.sso_cache import bounded_cache
 from tokendoctor.context import Context
@@ -131,10 +132,8 @@ def _cli_cache_expiry(ctx: Context, winner: ProviderState) -> Expiry | None:
 
 def read_json(path: Path, ctx: Context) -> dict[str, Any] | None:
     try:
-        if not path.is_file() or path.stat().st_size > MAX_TOKEN_BYTES:
-            return None
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = files.read_json(path, MAX_TOKEN_BYTES)
+    except (files.FileProblem, ValueError):
         return None
     if not isinstance(doc, dict):
         return None
@@ -150,7 +149,7 @@ def decode_jwt_claims(token: str) -> dict[str, Any] | None:
         return None
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+        claims = files.parse_json(base64.urlsafe_b64decode(payload.encode("ascii")))
     except (ValueError, UnicodeError):
         return None
     return claims if isinstance(claims, dict) else None
@@ -159,17 +158,18 @@ def decode_jwt_claims(token: str) -> dict[str, Any] | None:
 def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     """Facts about a web identity token file: readable?, and its exp/iat/iss/aud claims."""
     info: dict[str, Any] = {"path": path}
-    p = Path(os.path.expanduser(path))
     try:
-        if not p.is_file():
-            info["problem"] = TOKEN_FILE_MISSING
-            return info
-        if p.stat().st_size > MAX_TOKEN_BYTES:
-            info["problem"] = "file is too large to be a token"
-            return info
-        raw = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as exc:
-        info["problem"] = f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        raw = files.read_text(os.path.expanduser(path), MAX_TOKEN_BYTES)
+    except files.FileProblem as exc:
+        info["problem"] = {
+            "missing": TOKEN_FILE_MISSING,
+            "directory": TOKEN_FILE_MISSING,
+            "not-regular": TOKEN_FILE_MISSING,
+            "too-large": "file is too large to be a token",
+        }.get(exc.kind, exc.problem)
+        return info
+    except UnicodeError:
+        info["problem"] = "cannot be read (UnicodeDecodeError)"
         return info
     ctx.redactor.add(raw.strip())
     claims = decode_jwt_claims(raw)
@@ -242,8 +242,14 @@ def sso_token(
     except SSOTokenLoadError:
         info["problem"] = SSO_NOT_CACHED
         return info
+    except CacheFileUnreadable as exc:
+        info["problem"] = f"SSO token cache unreadable: {exc}"
+        return info
     except (OSError, ValueError) as exc:
         info["problem"] = f"SSO token cache unreadable ({type(exc).__name__})"
+        return info
+    if not isinstance(token, dict):
+        info["problem"] = "SSO token cache unreadable: not a JSON object"
         return info
     ctx.redactor.add_from_mapping(token)
     info["expires_at"] = iso(parse_time(token.get("expiresAt")))

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from tokendoctor.botocore_env import ENVIRON_LOCK, botocore_environment
 from tokendoctor.chain.botocore_private import Refused, guard_live
+from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
 from tokendoctor.redact import mask_key
 from tokendoctor.timefmt import http_date, sigv4_time_message
@@ -140,34 +141,6 @@ def classify(code: str | None, message: str) -> str:
     return "error"
 
 
-class ReadOnlyCache:
-    """A botocore token cache that reads the real cache and never writes it."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self._shadow: dict[str, Any] = {}
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._shadow or key in self._inner
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._shadow:
-            return self._shadow[key]
-        return self._inner[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._shadow[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self._shadow.pop(key, None)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-
 def _imds_allowed(ctx: Context) -> bool:
     if ctx.options.imds is not None:
         return ctx.options.imds
@@ -178,13 +151,11 @@ def _imds_allowed(ctx: Context) -> bool:
 
 def _guard(ctx: Context, resolver: Any) -> None:
     """Make the resolver non-interactive, read-only and within the user's permissions (``--allow-process``, IMDS)."""
-    from botocore.utils import JSONFileCache
-
-    sso_cache = ReadOnlyCache(JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))))
+    sso_cache = BoundedJSONCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache")))
     try:
         from botocore.utils import get_login_token_cache_directory
 
-        login_cache: Any = ReadOnlyCache(JSONFileCache(get_login_token_cache_directory()))
+        login_cache: Any = BoundedJSONCache(get_login_token_cache_directory())
     except ImportError:  # older botocore without the login provider
         login_cache = None
     refuse_imds = None

@@ -19,11 +19,11 @@ once and never leave this module.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.context import Context
 from tokendoctor.probes import http
 from tokendoctor.redact import mask_key
@@ -438,7 +438,7 @@ def _json(resp: http.Response) -> Any:
     if not resp.ok or not resp.body:
         return None
     try:
-        return json.loads(resp.text)
+        return files.parse_json(resp.text)
     except ValueError:
         return None
 
@@ -462,7 +462,7 @@ def _role(ctx: Context, run: _Run, listing: http.Response, token: str | None, fi
         run.problems.append((path, _describe(resp)))
         return
     try:
-        doc = json.loads(resp.text)
+        doc = files.parse_json(resp.text)
     except ValueError:
         fields["credentials_status"] = "not-json"
         run.problems.append((path, "credential document is not JSON"))
