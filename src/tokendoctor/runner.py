@@ -11,11 +11,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding
+from tokendoctor.redact import first_line, mask_then_truncate
 
 CheckFunc = Callable[[Context], CheckResult]
 
@@ -32,10 +34,13 @@ def _run_one(check: Check, ctx: Context, out: queue.Queue[CheckResult]) -> None:
     try:
         result = check.run(ctx)
     except Exception as exc:  # noqa: BLE001 - the boundary that turns crashes into data
-        message = ctx.redactor.redact(str(exc))[:300]
+        # Mask first, cut after, and never more than a bounded prefix (a 500 MB answer in the text).
+        message = first_line(mask_then_truncate(ctx.redactor, str(exc), 300))
+        trace = mask_then_truncate(ctx.redactor, traceback.format_exc(), 20000) if ctx.options.debug else ""
         result = CheckResult(
             name=check.name,
             status="error",
+            traceback=trace,
             detail=f"{type(exc).__name__}: {message}",
             findings=(
                 Finding(

@@ -226,6 +226,11 @@ def redact_cmdline(argv: list[str]) -> tuple[tuple[str, ...], list[str]]:
                 removed.append(arg)
                 out.append("****")
                 continue
+        header, colon, said = arg.partition(":")
+        if colon and said.strip() and "=" not in header and " " not in header.strip() and _SECRET_WORD.search(header):
+            removed.extend(said.split())  # -H "X-Amz-Security-Token: ...", "Authorization: Bearer ..."
+            out.append(f"{header}: ****")
+            continue
         name, sep, value = arg.partition("=")
         if sep and value and _SECRET_WORD.search(name):
             removed.append(value)

@@ -40,7 +40,7 @@ from tokendoctor.botocore_env import ENVIRON_LOCK, botocore_environment
 from tokendoctor.chain.botocore_private import Refused, guard_live
 from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
-from tokendoctor.redact import mask_key
+from tokendoctor.redact import first_line, mask_key, mask_then_truncate
 from tokendoctor.timefmt import http_date, sigv4_time_message
 
 #: Share of ``--timeout`` the live probe may spend, so the check reports before the run's deadline.
@@ -222,7 +222,7 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
     if isinstance(exc, bex.ClientError):
         err = exc.response.get("Error", {}) or {}
         call.error_code = str(err.get("Code") or "") or None
-        call.message = ctx.redactor.redact(str(err.get("Message") or ""))[:400]
+        call.message = mask_then_truncate(ctx.redactor, str(err.get("Message") or ""), 400)
         call.http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or call.http_status
         headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
         call.server_date = call.server_date or http_date(headers.get("date"))
@@ -239,8 +239,7 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
         bex.HTTPClientError,
     )
     call.status = "network" if isinstance(exc, network) else "error"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    call.message = ctx.redactor.redact(f"{type(exc).__name__}: {text}")[:400]
+    call.message = first_line(mask_then_truncate(ctx.redactor, f"{type(exc).__name__}: {exc}", 400))
     return call
 
 
