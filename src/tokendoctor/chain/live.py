@@ -37,14 +37,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tokendoctor.botocore_env import ENVIRON_LOCK, botocore_environment
-from tokendoctor.chain.botocore_private import Refused, guard_live
+from tokendoctor.chain.botocore_private import Refused, bound_answers, guard_live
 from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
+from tokendoctor.probes.children import BoundedPopen
 from tokendoctor.redact import first_line, mask_key, mask_then_truncate
 from tokendoctor.timefmt import http_date, sigv4_time_message
 
 #: Share of ``--timeout`` the live probe may spend, so the check reports before the run's deadline.
 BUDGET_SHARE = 0.85
+#: No STS, IAM or SSO answer tokendoctor asks for is near this; botocore would read any size whole.
+MAX_ANSWER_BYTES = 1024 * 1024
+#: botocore's RuntimeError when refreshing gave credentials that are already expired (env with a past
+#: AWS_CREDENTIAL_EXPIRATION, a credential_process document with a past Expiration): itself the diagnosis.
+STILL_EXPIRED = "refreshed credentials are still expired"
 #: Safety net for test suites (tests/conftest.py sets it): no request leaves loopback.
 LOOPBACK_ONLY_ENV = "TOKENDOCTOR_LIVE_LOOPBACK_ONLY"
 EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
@@ -149,7 +155,7 @@ def _imds_allowed(ctx: Context) -> bool:
     return detect(ctx).on_ec2
 
 
-def _guard(ctx: Context, resolver: Any) -> None:
+def _guard(ctx: Context, resolver: Any, end: float) -> None:
     """Make the resolver non-interactive, read-only and within the user's permissions (``--allow-process``, IMDS)."""
     sso_cache = BoundedJSONCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache")))
     try:
@@ -167,6 +173,7 @@ def _guard(ctx: Context, resolver: Any) -> None:
         refuse_process=not ctx.options.allow_process,
         sso_cache=sso_cache,
         login_cache=login_cache,
+        popen=BoundedPopen(end) if ctx.options.allow_process else None,
     )
 
 
@@ -209,6 +216,12 @@ def _hooks(ctx: Context, session: Any, calls: list[Call], guard: bool) -> None:
 
     session.register("before-send", before_send)
     session.register("after-call", after_call)
+    create = session.create_client
+
+    def bounded_client(*args: Any, **kwargs: Any) -> Any:  # every client, also those botocore's providers make
+        return bound_answers(create(*args, **kwargs), MAX_ANSWER_BYTES)
+
+    session.create_client = bounded_client
 
 
 def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
@@ -218,6 +231,10 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
     call = calls[-1] if calls else Call()
     if isinstance(exc, Refused):
         call.status, call.message = "refused", str(exc)
+        return call
+    if isinstance(exc, RuntimeError) and STILL_EXPIRED in str(exc):
+        call.status = "expired"
+        call.message = "botocore: " + first_line(mask_then_truncate(ctx.redactor, str(exc), 400))
         return call
     if isinstance(exc, bex.ClientError):
         err = exc.response.get("Error", {}) or {}
@@ -247,7 +264,6 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
 
 
 def _probe(ctx: Context) -> StsProbe:
-    import botocore.exceptions as bex
     import botocore.session
     from botocore.credentials import create_credential_resolver
 
@@ -262,14 +278,14 @@ def _probe(ctx: Context) -> StsProbe:
             _hooks(ctx, session, calls, guard)
             result.region = session.get_config_variable("region")
             resolver = create_credential_resolver(session)
-            _guard(ctx, resolver)
+            _guard(ctx, resolver, deadline.end)
             creds = resolver.load_credentials()
             if creds is None:
                 return StsProbe(ran=False, reason="no credentials resolved: nothing to verify")
             result.method = getattr(creds, "method", None)
             session.set_default_client_config(deadline.config())  # what is left after the resolution
             frozen = creds.get_frozen_credentials()
-        except (Refused, bex.BotoCoreError, bex.ClientError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever botocore raises (parser errors, RecursionError...) is data
             call = _error_call(ctx, exc, calls)
             if call.status == "refused":
                 return StsProbe(ran=False, reason=call.message)
@@ -328,7 +344,7 @@ def _call(ctx: Context, calls: list[Call], make: Any, operation: Any) -> Call:
             body = run(None)
         except bex.NoRegionError:
             body = run("us-east-1")
-    except (Refused, bex.BotoCoreError, bex.ClientError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever botocore raises (parser errors, RecursionError...) is data
         call = _error_call(ctx, exc, calls if len(calls) > mark else [])
         if call.status == "refused":
             call.status = "error"

@@ -128,7 +128,24 @@ def _findings(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str,
     where = _where(probe, data)
     offset = data["clock_offset_seconds"]
     skewed_clock = offset is not None and abs(offset) - DATE_HEADER_UNCERTAINTY > SIGV4_TOLERANCE_SECONDS
-    if status == "expired":
+    if status == "expired" and data["error_code"] is None:
+        # botocore itself refused: refreshing gave credentials that are already expired.  The static
+        # analysis reports that for the sources it can read (TD202 from the credentials check); a
+        # credential_process it may not run is known only here.
+        winner = analysis.winner
+        if winner is None or winner.status == "not-checked":
+            out.append(
+                Finding(
+                    code="TD202",
+                    evidence=_evidence(data),
+                    fix=(
+                        f"botocore refused the {data['method'] or 'resolved'} credentials: they expired, and "
+                        "refreshing them gave expired ones again (credential_process printed an Expiration in the "
+                        "past). Fix what the process returns, or use a source the SDK refreshes."
+                    ),
+                )
+            )
+    elif status == "expired":
         if probe.stage == "resolve":
             fix = (
                 f"AWS answered {data['error_code']} {where}: the SOURCE credentials the role profile "
