@@ -483,6 +483,23 @@ _CAUSES: tuple[Cause, ...] = (
         "`aws eks update-kubeconfig --name CLUSTER --profile PROFILE`.",
     ),
     Cause(
+        code="TD250",
+        check="credentials",
+        name="expiry-not-understood",
+        severity="warning",
+        priority=40,
+        title="The credentials state an expiry that cannot be read",
+        why=(
+            "An expiry source (AWS_CREDENTIAL_EXPIRATION, an x_security_token_expires line, the AWS CLI or SSO "
+            "cache, a web identity token's exp claim) holds a value that is no instant (1e20, inf, an offset of "
+            "+99:99, year 9999). botocore may refuse the credentials, and when they expire is unknown."
+        ),
+        fix=(
+            "Fix or remove the value: write ISO 8601 UTC (2026-06-18T12:00:00Z) or epoch seconds, or re-run the tool "
+            "that wrote it (aws sso login, the login helper)."
+        ),
+    ),
+    Cause(
         code="TD301",
         check="imds",
         name="imds-hop-limit",

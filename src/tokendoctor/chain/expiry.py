@@ -22,6 +22,7 @@ from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
 from tokendoctor.chain.sso_cache import bounded_cache
 from tokendoctor.context import Context
 from tokendoctor.timefmt import iso, parse_time
+from tokendoctor.timefmt import not_understood as unreadable
 
 #: Keys that saml2aws, gimme-aws-creds, aws-google-auth, aws-vault exports and
 #: similar tools write beside the keys they paste into a profile.
@@ -107,6 +108,40 @@ def cached_session_expiry(ctx: Context, access_key_id: str | None) -> Expiry | N
                 if at is not None:
                     return Expiry(at, f"~/{rel}/{name}")
     return None
+def not_understood(ctx: Context, analysis: ChainAnalysis, winner: ProviderState) -> list[tuple[str, str]]:
+    """``(source, value)`` for each expiry the winner's sources state but :func:`parse_time` cannot read
+    (``1e20``, ``inf``, an offset of ``+99:99``, year 9999): the expiry is then unknown, which is a finding."""
+    out: list[tuple[str, str]] = []
+    method = winner.method
+    if method == "env" and unreadable(ctx.env.get("AWS_CREDENTIAL_EXPIRATION")):
+        out.append(("AWS_CREDENTIAL_EXPIRATION", ctx.env["AWS_CREDENTIAL_EXPIRATION"]))
+    if method in ("shared-credentials-file", "config-file"):
+        section = _section(analysis, method)
+        out += [
+            (f"{key} in profile {analysis.profile}", str(section[key]))
+            for key in FILE_EXPIRY_KEYS
+            if unreadable(section.get(key))
+        ]
+    if method == "assume-role":
+        key = cli_cache_key(winner.creds)
+        doc = read_json(ctx.home / ".aws" / "cli" / "cache" / f"{key}.json", ctx) if key else None
+        value = (
+            ((doc or {}).get("Credentials") or {}).get("Expiration")
+            if isinstance((doc or {}).get("Credentials"), dict)
+            else None
+        )
+        if unreadable(value):
+            out.append(("Expiration in the AWS CLI cache (~/.aws/cli/cache)", str(value)))
+    if method == "sso":
+        info = sso_token(ctx, analysis) or {}
+        if unreadable(info.get("expires_at_raw")):
+            out.append(("expiresAt in the SSO token cache (~/.aws/sso/cache)", str(info["expires_at_raw"])))
+    if method == "assume-role-with-web-identity":
+        path, _ = web_identity_settings(ctx, analysis)
+        info = web_identity_token(ctx, path) if path else {}
+        if unreadable(info.get("exp_raw")):
+            out.append((f"the exp claim of {path}", str(info["exp_raw"])))
+    return out
 
 
 def _section(analysis: ChainAnalysis, method: str) -> dict[str, Any]:
@@ -179,6 +214,8 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     for claim in ("exp", "iat"):
         at = parse_time(claims.get(claim)) if isinstance(claims.get(claim), (int, float)) else None
         info[claim] = iso(at)
+    if claims.get("exp") is not None and info["exp"] is None:
+        info["exp_raw"] = str(claims.get("exp"))[:64]
     info["iss"] = claims.get("iss")
     aud = claims.get("aud")
     info["aud"] = aud if isinstance(aud, (str, list)) else None
@@ -253,6 +290,8 @@ def sso_token(
         return info
     ctx.redactor.add_from_mapping(token)
     info["expires_at"] = iso(parse_time(token.get("expiresAt")))
+    if token.get("expiresAt") is not None and info["expires_at"] is None:
+        info["expires_at_raw"] = str(token.get("expiresAt"))[:64]
     info["can_refresh"] = bool(session_name and token.get("refreshToken"))
     if registration:
         info["registration_expires_at"] = iso(parse_time(token.get("registrationExpiresAt")))
