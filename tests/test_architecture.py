@@ -163,6 +163,8 @@ def test_private_botocore_attributes_only_in_the_adapter() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
                 owner = node.value.id if isinstance(node.value, ast.Name) else None
+                if (owner, node.attr) == ("os", "_exit"):  # the standard library's, public despite the name
+                    continue
                 assert owner in ("self", "cls"), f"{module}:{node.lineno} reads .{node.attr}: move it to {adapter}"
 
 

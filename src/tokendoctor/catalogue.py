@@ -946,6 +946,19 @@ _CAUSES: tuple[Cause, ...] = (
         why="Part of the diagnosis is missing; a probe hung or the network is slow.",
         fix="Re-run with a larger --timeout, or with --offline.",
     ),
+    Cause(
+        code="TD903",
+        check="runner",
+        name="credential-checks-unfinished",
+        severity="warning",
+        priority=5,
+        title="The credential chain could not be analysed within the deadline",
+        why=(
+            "There is no diagnosis of the credentials: botocore's chain did not finish within --timeout (a huge "
+            "config, a slow file system, a file that blocks). The exit code is 3, never 0."
+        ),
+        fix="Re-run with a larger --timeout; if it still does not finish, look for a huge or blocking AWS config file.",
+    ),
 )
 
 CAUSES: dict[str, Cause] = {c.code: c for c in _CAUSES}
