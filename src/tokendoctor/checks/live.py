@@ -133,7 +133,7 @@ def _findings(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str,
         # analysis reports that for the sources it can read (TD202 from the credentials check); a
         # credential_process it may not run is known only here.
         winner = analysis.winner
-        if winner is None or winner.status == "not-checked":
+        if winner is None or winner.creds is None:  # not read statically (credential_process is not run)
             out.append(
                 Finding(
                     code="TD202",
@@ -421,6 +421,8 @@ def _summary(data: dict[str, Any], probe: _sts.StsProbe) -> str:
         return f"STS unreachable{where}{stage}: {data['message']}"
     if status == "error" and not data.get("error_code"):
         return f"not verified{stage}: {data['message']}"
+    if status == "expired" and not data.get("error_code"):
+        return f"EXPIRED: botocore refused the credentials before calling STS: {data['message']}"
     return f"REJECTED by STS{where}{stage}: {data['error_code'] or status}: {data['message'] or ''}".rstrip(": ")
 
 
