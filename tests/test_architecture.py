@@ -211,6 +211,8 @@ def test_files_are_read_only_through_the_bounded_reader() -> None:
                 continue  # the reader itself
             if node.args and ast.unparse(node.args[0]) == "os.devnull":
                 continue  # opening the null device to write nothing
+            if len(node.args) > 1 and "O_WRONLY" in ast.unparse(node.args[1]):
+                continue  # a write (GitHub's step summary, the hook's record log), never a read
             if name in ("open", "read_text", "read_bytes"):
                 offenders.append(f"{module}:{node.lineno} {name}()")
     assert not offenders, "read files through tokendoctor.files: " + ", ".join(offenders)

@@ -65,11 +65,6 @@ def _instances(machine: Machine) -> dict[str, Any]:
     instances["JSONFileCache"] = JSONFileCache(str(machine.home))
     from botocore.awsrequest import AWSResponse
 
-    with botocore_environment(machine.env):
-        client = session.create_client(
-            "sts", region_name="us-east-1", aws_access_key_id="AKIAX", aws_secret_access_key="s"
-        )
-    instances["BaseClient"] = client
     instances["Endpoint"] = client._endpoint
     instances["AWSResponse"] = AWSResponse("http://127.0.0.1/", 200, {}, None)
     return instances

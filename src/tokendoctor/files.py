@@ -23,7 +23,8 @@ _CHUNK = 64 * 1024
 
 
 class FileProblem(Exception):
-    """Why a file was not read (``missing``, ``directory``, ``not-regular``, ``too-large``, ``unreadable``)."""
+    """Why a file was not read (``missing``, ``directory``, ``symlink``, ``not-regular``, ``too-large``,
+    ``unreadable``)."""
 
     def __init__(self, path: str, kind: str, problem: str, errno: int | None = None) -> None:
         super().__init__(f"{path} {problem}")
@@ -44,17 +45,19 @@ def _mib(limit: int) -> str:
 def _type_problem(path: str, mode: int) -> FileProblem | None:
     if stat.S_ISDIR(mode):
         return FileProblem(path, "directory", "is a directory")
+    if stat.S_ISLNK(mode):
+        return FileProblem(path, "symlink", "is a symbolic link; not followed")
     if not stat.S_ISREG(mode):
         what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
         return FileProblem(path, "not-regular", f"is {what}, not a regular file; not read")
     return None
 
 
-def check(path: str | os.PathLike[str], limit: int = MAX_CONFIG_BYTES) -> None:
+def check(path: str | os.PathLike[str], limit: int = MAX_CONFIG_BYTES, *, follow_symlinks: bool = True) -> None:
     """Raise :class:`FileProblem` unless ``path`` is a regular file of at most ``limit`` bytes (no read)."""
     shown = os.fspath(path)
     try:
-        info = os.stat(shown)
+        info = os.stat(shown, follow_symlinks=follow_symlinks)
     except FileNotFoundError:
         raise FileProblem(shown, "missing", "does not exist") from None
     except OSError as exc:
@@ -75,12 +78,17 @@ def problem(path: str | os.PathLike[str], limit: int = MAX_CONFIG_BYTES) -> str 
     return None
 
 
-def read_bytes(path: str | os.PathLike[str], limit: int = MAX_CONFIG_BYTES, *, head: bool = False) -> bytes:
+def read_bytes(
+    path: str | os.PathLike[str], limit: int = MAX_CONFIG_BYTES, *, head: bool = False, follow_symlinks: bool = True
+) -> bytes:
     """The content of a regular file of at most ``limit`` bytes, read in chunks that stop at the cap;
-    with ``head`` the first ``limit`` bytes of a larger file instead of :class:`FileProblem`."""
+    with ``head`` the first ``limit`` bytes of a larger file instead of :class:`FileProblem`; without
+    ``follow_symlinks`` a symbolic link is a :class:`FileProblem` (kind ``symlink``)."""
     shown = os.fspath(path)
-    check(shown, (1 << 62) if head else limit)
+    check(shown, (1 << 62) if head else limit, follow_symlinks=follow_symlinks)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(shown, flags)  # O_NONBLOCK: a path swapped for a FIFO after check() cannot block open()
     except FileNotFoundError:
