@@ -283,6 +283,14 @@ def _expiry(value: str) -> Setup:
     return setup
 
 
+def kubeconfig_dev_zero(w: World, p: Peers) -> None:
+    w.env["KUBECONFIG"] = "/dev/zero"
+
+
+def kubeconfig_nested(w: World, p: Peers) -> None:
+    w.file(".kube/config", "[" * 20000 + "]" * 20000)
+
+
 def escapes_in_profile(w: World, p: Peers) -> None:
     w.file(".aws/config", "[profile evil\x1b[31mred]\nregion = us-east-1\n")
     w.args += ["--profile", "evil\x1b]0;pwned\x07"]
@@ -440,6 +448,8 @@ CASES: dict[str, Case] = {
     "files/expiry-year-0": Case(_expiry("-62135596801")),
     "files/expiry-offset-99-99": Case(_expiry("2026-01-01T00:00:00+99:99")),
     "files/escapes-in-profile-text": Case(escapes_in_profile, json=False),
+    "files/kubeconfig-dev-zero": Case(kubeconfig_dev_zero),
+    "files/kubeconfig-nested-yaml": Case(kubeconfig_nested),
     "env/expiration-inf": Case(expiration_inf),
     "env/session-token-crlf-live": Case(token_with_crlf, offline=False),
     "env/imds-num-attempts-999999": Case(imds_attempts, offline=False),

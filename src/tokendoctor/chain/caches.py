@@ -36,7 +36,9 @@ class BoundedJSONCache:
         try:
             files.check(cache_file(self._inner, key), self._limit)
         except files.FileProblem as exc:
-            return exc.kind != "missing"  # present but unusable: __getitem__ says why
+            # As botocore's os.path.isfile: only a file is an entry; a FIFO or directory is none.  A file
+            # too large or unreadable is one, and __getitem__ says what is wrong with it.
+            return exc.kind in ("too-large", "unreadable")
         return True
 
     def __getitem__(self, key: str) -> Any:
