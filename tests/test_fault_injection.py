@@ -337,6 +337,22 @@ def _sts_mode(mode: str) -> Setup:
     return setup
 
 
+def _sso_portal(mode: str) -> Setup:
+    """--live on an SSO profile with a valid cached token, the SSO portal (GetRoleCredentials) misbehaving."""
+
+    def setup(w: World, p: Peers) -> None:
+        _sso(w, json.dumps({"accessToken": TOKEN, "expiresAt": "2099-01-01T00:00:00Z"}))
+        w.file(
+            ".aws/config",
+            (w.home / ".aws/config").read_text().replace("sso_account_id = 1", "sso_account_id = 123456789012"),
+        )
+        server = p.hostile(mode)
+        w.env["AWS_ENDPOINT_URL_SSO"] = server.url
+        p.live(w, server.url)
+
+    return setup
+
+
 def imds_evil(w: World, p: Peers) -> None:
     server = p.hostile("imds-evil")
     w.env.pop("AWS_EC2_METADATA_DISABLED")
@@ -462,6 +478,9 @@ CASES: dict[str, Case] = {
     "peer/sts-json": Case(_sts_mode("json"), offline=False),
     "peer/sts-302": Case(_sts_mode("redirect"), offline=False),
     "peer/sts-nested-xml": Case(_sts_mode("nested-xml"), offline=False),
+    "peer/sso-portal-garbage": Case(_sso_portal("garbage"), offline=False),
+    "peer/sso-portal-nested-json": Case(_sso_portal("nested-json"), offline=False),
+    "peer/sso-portal-endless": Case(_sso_portal("endless"), offline=False),
     "peer/imds-evil-text": Case(imds_evil, json=False),
     "peer/imds-endless": Case(_imds_mode("endless")),
     "peer/imds-nested-json": Case(_imds_mode("nested-json")),
