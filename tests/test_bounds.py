@@ -11,7 +11,7 @@ import pytest
 
 from tokendoctor import files
 from tokendoctor.deadline import DeadlineMissed, within
-from tokendoctor.probes.children import MAX_STDOUT, BoundedPopen, ChildFailed
+from tokendoctor.probes.bounded_process import MAX_OUTPUT_BYTES, ProcessFailed, bounded_popen, kill_all
 from tokendoctor.redact import SECRET_LEN_BOUND, Redactor, mask_then_truncate, neutralise
 from tokendoctor.timefmt import not_understood, parse_time
 
@@ -161,27 +161,41 @@ def test_within_returns_raises_or_gives_up() -> None:
     assert time.monotonic() - started < 2
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def test_a_hanging_child_and_its_group_are_killed_at_the_deadline(tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild"
-    child = BoundedPopen(time.monotonic() + 0.5)(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"])
-    with pytest.raises(ChildFailed, match="did not finish in time"):
+    child = bounded_popen(dict(os.environ), timeout=0.5)(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"])
+    with pytest.raises(ProcessFailed, match="did not finish"):
         child.communicate()
-    grandchild = int(pidfile.read_text())
     time.sleep(0.1)
-    state = (
-        Path(f"/proc/{grandchild}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if Path(f"/proc/{grandchild}").exists()
-        else "gone"
-    )
-    assert state in ("Z", "gone"), state
+    assert _gone(int(pidfile.read_text()))
+
+
+def test_kill_all_ends_a_child_nobody_waits_for(tmp_path: Path) -> None:
+    """What the CLI calls on SIGTERM/SIGINT and at exit: no process is left behind."""
+    pidfile = tmp_path / "grandchild"
+    bounded_popen(dict(os.environ), timeout=60)(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"])
+    deadline = time.monotonic() + 5
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    kill_all()
+    time.sleep(0.1)
+    assert _gone(int(pidfile.read_text()))
 
 
 def test_a_flooding_child_is_cut_at_the_cap() -> None:
-    child = BoundedPopen(time.monotonic() + 10)(["yes", "x" * 100])
-    with pytest.raises(ChildFailed, match=f"more than {MAX_STDOUT // 1024} KiB"):
+    child = bounded_popen(dict(os.environ), timeout=10)(["yes", "x" * 100])
+    with pytest.raises(ProcessFailed, match=f"more than {MAX_OUTPUT_BYTES} bytes"):
         child.communicate()
 
 
 def test_a_well_behaved_child_is_read_whole() -> None:
-    child = BoundedPopen(time.monotonic() + 10)(["sh", "-c", "echo out; echo err >&2; exit 3"])
+    child = bounded_popen(dict(os.environ), timeout=10)(["sh", "-c", "echo out; echo err >&2; exit 3"])
     assert child.communicate() == (b"out\n", b"err\n") and child.returncode == 3

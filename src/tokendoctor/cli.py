@@ -475,7 +475,7 @@ def _on_signals() -> None:
     ``tokendoctor run`` installs its own forwarding handlers while its command runs, and restores these."""
     import signal
 
-    from tokendoctor.probes.children import kill_all
+    from tokendoctor.probes.bounded_process import kill_all
 
     def stop(signum: int, _frame: Any) -> None:
         kill_all()
@@ -525,7 +525,7 @@ def entry() -> None:
     rc = main()
     if not any(t.name.startswith("td-") and t.is_alive() for t in threading.enumerate()):
         raise SystemExit(rc)
-    from tokendoctor.probes.children import kill_all
+    from tokendoctor.probes.bounded_process import kill_all
 
     kill_all()
     for stream in (sys.stdout, sys.stderr):

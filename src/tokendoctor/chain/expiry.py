@@ -108,6 +108,8 @@ def cached_session_expiry(ctx: Context, access_key_id: str | None) -> Expiry | N
                 if at is not None:
                     return Expiry(at, f"~/{rel}/{name}")
     return None
+
+
 def not_understood(ctx: Context, analysis: ChainAnalysis, winner: ProviderState) -> list[tuple[str, str]]:
     """``(source, value)`` for each expiry the winner's sources state but :func:`parse_time` cannot read
     (``1e20``, ``inf``, an offset of ``+99:99``, year 9999): the expiry is then unknown, which is a finding."""

@@ -40,7 +40,7 @@ from tokendoctor.botocore_env import ENVIRON_LOCK, botocore_environment
 from tokendoctor.chain.botocore_private import Refused, bound_answers, guard_live
 from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
-from tokendoctor.probes.children import BoundedPopen
+from tokendoctor.probes.bounded_process import bounded_popen
 from tokendoctor.redact import first_line, mask_key, mask_then_truncate
 from tokendoctor.timefmt import http_date, sigv4_time_message
 
@@ -173,7 +173,7 @@ def _guard(ctx: Context, resolver: Any, end: float) -> None:
         refuse_process=not ctx.options.allow_process,
         sso_cache=sso_cache,
         login_cache=login_cache,
-        popen=BoundedPopen(end) if ctx.options.allow_process else None,
+        popen=bounded_popen(ctx.env, timeout=max(end - time.monotonic(), 0.05)) if ctx.options.allow_process else None,
     )
 
 
