@@ -60,6 +60,13 @@ def _instances(machine: Machine) -> dict[str, Any]:
         Session=session,
         **{"boto3.Session": boto3.Session(botocore_session=session)},
     )
+    from botocore.utils import JSONFileCache
+
+    instances["JSONFileCache"] = JSONFileCache(str(machine.home))
+    from botocore.awsrequest import AWSResponse
+
+    instances["Endpoint"] = client._endpoint
+    instances["AWSResponse"] = AWSResponse("http://127.0.0.1/", 200, {}, None)
     return instances
 
 

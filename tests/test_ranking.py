@@ -255,6 +255,17 @@ def td206(m: Machine, s: Setup) -> None:
     )
 
 
+def td250(m: Machine, s: Setup) -> None:
+    """A login helper wrote an SSO cache whose expiresAt is no instant: when the session ends is unknown."""
+    start = "https://example.awsapps.com/start"
+    m.config(f"[default]\nsso_start_url = {start}\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = Dev\n")
+    cache = m.home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    (cache / (hashlib.sha1(start.encode()).hexdigest() + ".json")).write_text(
+        json.dumps({"accessToken": "ssoaccesstokenssoaccesstoken", "expiresAt": "1e20"})
+    )
+
+
 def td207(m: Machine, s: Setup) -> None:
     token = m.base / "tok"
     token.write_text(
@@ -606,6 +617,13 @@ def td902(m: Machine, s: Setup) -> None:
     s.args += ["--timeout", "1"]
 
 
+def td903(m: Machine, s: Setup) -> None:
+    """A config of 100,000 profiles: botocore cannot parse it within --timeout 1."""
+    m.config("".join(f"[profile p{i}]\nregion = us-east-1\n" for i in range(100_000)))
+    m.env["AWS_PROFILE"] = "p7"
+    s.args += ["--timeout", "1"]
+
+
 @dataclass(frozen=True)
 class Row:
     build: Builder
@@ -685,6 +703,8 @@ TABLE: dict[str, Row] = {
     "TD503": Row(td503),
     "TD505": Row(td505),
     "TD510": Row(td510),
+    "TD250": Row(td250),
+    "TD903": Row(td903, after=("TD902",)),
     "TD901": Row(td901),
     "TD902": Row(td902),
 }
@@ -745,7 +765,7 @@ def test_cause_ranks_first_where_it_is_the_root_problem(
         assert symptom in ranked[1:], f"the {code} state should also raise {symptom}; got {ranked}"
     # the exit code follows the top cause's severity (warnings exit 0, a lone TD901 is a tool failure)
     top = doc["causes"][0]["severity"]
-    assert rc == (3 if code == "TD901" else 1 if top == "error" else 0)
+    assert rc == (3 if code in ("TD901", "TD903") else 1 if top == "error" else 0)
     for marker in MARKERS:
         assert marker not in output
 

@@ -1,6 +1,6 @@
 """``python -m tokendoctor``."""
 
-from tokendoctor.cli import main
+from tokendoctor.cli import entry
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    entry()

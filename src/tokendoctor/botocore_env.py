@@ -32,3 +32,38 @@ def botocore_environment(env: Mapping[str, str]) -> Iterator[None]:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def botocore_files(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(setting, path)`` of every file botocore's default chain reads whole for this environment: the
+    config and credentials files, ``AWS_CREDENTIAL_FILE`` and the boto config (names from botocore)."""
+    import botocore.session
+    from botocore.credentials import BotoProvider, OriginalEC2Provider
+
+    with botocore_environment(env):
+        session = botocore.session.Session()
+        found = [
+            ("config file", os.path.expanduser(session.get_config_variable("config_file"))),
+            ("credentials file", os.path.expanduser(session.get_config_variable("credentials_file"))),
+        ]
+        if env.get(OriginalEC2Provider.CRED_FILE_ENV):
+            found.append(
+                (OriginalEC2Provider.CRED_FILE_ENV, os.path.expanduser(env[OriginalEC2Provider.CRED_FILE_ENV]))
+            )
+        boto = [env[BotoProvider.BOTO_CONFIG_ENV]] if env.get(BotoProvider.BOTO_CONFIG_ENV) else []
+        for path in boto or BotoProvider.DEFAULT_CONFIG_FILENAMES:
+            found.append(("boto config", os.path.expanduser(path)))
+    return found
+
+
+def unsafe_files(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """``(setting, path, problem)`` for each file botocore would read that :mod:`tokendoctor.files` refuses
+    (a FIFO, socket or device, a directory, or larger than the cap): botocore must not be let near them."""
+    from tokendoctor import files
+
+    out = []
+    for setting, path in botocore_files(env):
+        problem = files.problem(path, files.MAX_CONFIG_BYTES)
+        if problem:
+            out.append((setting, path, problem))
+    return out

@@ -483,6 +483,23 @@ _CAUSES: tuple[Cause, ...] = (
         "`aws eks update-kubeconfig --name CLUSTER --profile PROFILE`.",
     ),
     Cause(
+        code="TD250",
+        check="credentials",
+        name="expiry-not-understood",
+        severity="warning",
+        priority=40,
+        title="The credentials state an expiry that cannot be read",
+        why=(
+            "An expiry source (AWS_CREDENTIAL_EXPIRATION, an x_security_token_expires line, the AWS CLI or SSO "
+            "cache, a web identity token's exp claim) holds a value that is no instant (1e20, inf, an offset of "
+            "+99:99, year 9999). botocore may refuse the credentials, and when they expire is unknown."
+        ),
+        fix=(
+            "Fix or remove the value: write ISO 8601 UTC (2026-06-18T12:00:00Z) or epoch seconds, or re-run the tool "
+            "that wrote it (aws sso login, the login helper)."
+        ),
+    ),
+    Cause(
         code="TD301",
         check="imds",
         name="imds-hop-limit",
@@ -928,6 +945,19 @@ _CAUSES: tuple[Cause, ...] = (
         title="A check did not finish within the deadline",
         why="Part of the diagnosis is missing; a probe hung or the network is slow.",
         fix="Re-run with a larger --timeout, or with --offline.",
+    ),
+    Cause(
+        code="TD903",
+        check="runner",
+        name="credential-checks-unfinished",
+        severity="warning",
+        priority=5,
+        title="The credential chain could not be analysed within the deadline",
+        why=(
+            "There is no diagnosis of the credentials: botocore's chain did not finish within --timeout (a huge "
+            "config, a slow file system, a file that blocks). The exit code is 3, never 0."
+        ),
+        fix="Re-run with a larger --timeout; if it still does not finish, look for a huge or blocking AWS config file.",
     ),
 )
 

@@ -3,10 +3,13 @@ builds, runs and renders, and map errors to the exit-code table.  Nothing else."
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import sys
+import threading
+import time
 import traceback
 from typing import Any
 
@@ -14,7 +17,8 @@ import click
 
 from tokendoctor import __version__
 from tokendoctor.exitcodes import FAILED, OK, TOOL_ERROR, USAGE
-from tokendoctor.redact import Redactor
+from tokendoctor.redact import Redactor, first_line, mask_then_truncate, neutralise
+from tokendoctor.timefmt import span
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -23,17 +27,32 @@ MAX_JOB_SECONDS = 366 * 86400
 
 
 class Duration(click.ParamType):
-    """Seconds, or a number with s/m/h/d: ``900``, ``15m``, ``1h``."""
+    """Seconds, or a number with s/m/h/d: ``900``, ``15m``, ``1h``; at most ``maximum`` seconds."""
 
     name = "duration"
 
+    def __init__(self, maximum: float) -> None:
+        self.maximum = maximum
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)):
-            return float(value)
-        match = _DURATION.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a duration (examples: 30, 90s, 15m, 1h)", param, ctx)
-        return float(match[1]) * _UNITS[match[2]]
+            seconds = float(value)
+        else:
+            match = _DURATION.match(str(value)[:64])
+            if not match:
+                self.fail(f"{str(value)[:64]!r} is not a duration (examples: 30, 90s, 15m, 1h)", param, ctx)
+            seconds = float(match[1]) * _UNITS[match[2]]
+        if not seconds <= self.maximum:  # also catches inf and nan
+            self.fail(f"at most {span(self.maximum)} (got {str(value)[:64]})", param, ctx)
+        return seconds
+
+
+#: Seconds of --timeout kept for ranking and printing the report after the checks' deadline.
+RENDER_RESERVE = 0.3
+#: Bounds of the duration flags: a deadline of an hour, a TTL of a year, a skew of a day are already absurd.
+MAX_TIMEOUT = 3600.0
+MAX_MIN_TTL = 366 * 86400.0
+MAX_SKEW = 86400.0
 
 
 def _ntp_servers(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -48,11 +67,13 @@ def _ntp_servers(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 
 
 class Boundary:
-    """Per-invocation state of the error boundary: what to mask, and whether to show tracebacks."""
+    """Per-invocation state of the error boundary: what to mask, whether to show tracebacks, and when
+    the run started (the ``--timeout`` deadline counts from argument parsing)."""
 
     def __init__(self) -> None:
         self.redactor = Redactor()
         self.debug = False
+        self.started = time.monotonic()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,7 +88,9 @@ def _boundary() -> Boundary:
 
 
 def _color(color: bool | None) -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
+    if color is not None:
+        return color
+    return sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 @cli.command()
@@ -80,11 +103,13 @@ def _color(color: bool | None) -> bool:
     default=None,
     help="Output format: text, json, github (GitHub Actions workflow commands + job summary), junit (JUnit XML).",
 )
-@click.option("--timeout", type=Duration(), default="5", show_default=True, help="Overall deadline for all checks.")
+@click.option(
+    "--timeout", type=Duration(MAX_TIMEOUT), default="5", show_default=True, help="Overall deadline for all checks."
+)
 @click.option("--offline", is_flag=True, help="Run only what needs no network.")
 @click.option(
     "--min-ttl",
-    type=Duration(),
+    type=Duration(MAX_MIN_TTL),
     default="15m",
     show_default=True,
     help="Credentials expiring sooner than this are an error.",
@@ -92,7 +117,7 @@ def _color(color: bool | None) -> bool:
 @click.option(
     "--for",
     "job_for",
-    type=Duration(),
+    type=Duration(MAX_MIN_TTL),
     default=None,
     metavar="DURATION",
     help="The job runs this long (e.g. 6h): fail (TD220) if the credentials cannot be renewed that long.",
@@ -122,7 +147,11 @@ def _color(color: bool | None) -> bool:
     "configured servers, else time.aws.com).",
 )
 @click.option(
-    "--max-skew", type=Duration(), default="5", show_default=True, help="Clock offset above this is an error (TD401)."
+    "--max-skew",
+    type=Duration(MAX_SKEW),
+    default="5",
+    show_default=True,
+    help="Clock offset above this is an error (TD401).",
 )
 @click.option(
     "--pid",
@@ -199,6 +228,7 @@ def check(
         sdk=sdk,
         live=live,
         for_seconds=job_for,
+        debug=debug,
     )
     output_format = "json" if as_json else (fmt or "text")
     raise SystemExit(execute_check(options, boundary, output_format, fail_on, _color(color), verbose))
@@ -208,24 +238,53 @@ def execute_check(
     options: Any, boundary: Boundary, output_format: str, fail_on: str, color: bool, verbose: bool
 ) -> int:
     """Build the live context, run every check, print the report; return the exit code."""
+    from tokendoctor.deadline import DeadlineMissed, within
     from tokendoctor.pipeline import diagnose
     from tokendoctor.render import get_renderer
     from tokendoctor.target import TargetError, live_context
 
+    end = boundary.started + options.timeout
     try:
-        ctx = live_context(options)
+        # --pid / --env-file are read inside the deadline: a FIFO or a stuck /proc read cannot hang the run.
+        ctx = within(end - time.monotonic(), lambda: live_context(options))
     except TargetError as exc:  # no such PID, permission denied, unreadable env file: exit 2
         raise click.UsageError(str(exc)) from None
+    except DeadlineMissed:
+        what = "--pid" if options.pid is not None else "--env-file"
+        raise click.UsageError(f"{what}: could not be read within --timeout {options.timeout:g}s") from None
     boundary.redactor = ctx.redactor
-    report = diagnose(ctx, fail_on=fail_on)  # type: ignore[arg-type]
+    # Ranking and rendering happen after the checks' deadline, while checks that missed it may still hold
+    # the interpreter: keep a little of --timeout for them.
+    budget = max(end - time.monotonic() - min(RENDER_RESERVE, options.timeout * 0.1), 0.05)
+    report = diagnose(ctx, fail_on=fail_on, deadline=budget)  # type: ignore[arg-type]
     redact = ctx.redactor.redact
     text = get_renderer(output_format)(report, color=color, verbose=verbose, fail_on=fail_on, redact=redact)  # type: ignore[arg-type]
-    click.echo(redact(text), nl=False)
+    if boundary.debug:
+        for result in report.checks:
+            if result.traceback:
+                click.echo(f"--- check {result.name} crashed:\n{redact(result.traceback)}", err=True)
+    _write(redact(text))
     if output_format == "github" and ctx.env.get("GITHUB_STEP_SUMMARY"):
         from tokendoctor.render.github import summary
 
         _append_step_summary(ctx.env["GITHUB_STEP_SUMMARY"], redact(summary(report, redact=redact)), boundary)
     return report.exit_code
+
+
+def _write(text: str) -> None:
+    """Print the report; a closed stdout (``check >&-``) or a closed pipe (``| head``) is said once on stderr,
+    and the exit code still tells the diagnosis."""
+    if sys.stdout is None:
+        click.echo("tokendoctor: stdout is closed; the report was not written", err=True)
+        return
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):  # nothing more can be written there; keep Python quiet at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        click.echo(f"tokendoctor: the report could not be written ({exc.strerror or type(exc).__name__})", err=True)
 
 
 def _append_step_summary(path: str, markdown: str, boundary: Boundary) -> None:
@@ -322,7 +381,7 @@ def explain(
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
 @click.option(
     "--timeout",
-    type=Duration(),
+    type=Duration(MAX_TIMEOUT),
     default="300",
     show_default=True,
     help="Overall deadline; reports not read by then are listed as unreadable.",
@@ -358,11 +417,13 @@ def execute_summarize(locations: tuple[str, ...], output_format: str, timeout: f
 )
 @click.option("--no-preflight", is_flag=True, help="Start the command at once, without the check of its environment.")
 @click.option("--no-hook", is_flag=True, help="Do not put the in-process botocore hook on the command's PYTHONPATH.")
-@click.option("--timeout", type=Duration(), default="5", show_default=True, help="Deadline for the preflight.")
+@click.option(
+    "--timeout", type=Duration(MAX_TIMEOUT), default="5", show_default=True, help="Deadline for the preflight."
+)
 @click.option(
     "--for",
     "job_for",
-    type=Duration(),
+    type=Duration(MAX_MIN_TTL),
     default=None,
     metavar="DURATION",
     help="The command runs this long (e.g. 6h): the preflight fails (TD220) if its credentials cannot last.",
@@ -402,30 +463,76 @@ def run(
     raise SystemExit(execute(options))
 
 
+USAGE_HINT = (
+    "usage: tokendoctor check [--live] [--pid N] [--json] ...   diagnose this machine's AWS credentials\n"
+    "       tokendoctor explain 'ERROR TEXT'                       explain an AWS error message\n"
+    "       tokendoctor --help                                     every command and flag\n"
+)
+
+
+def _on_signals() -> None:
+    """SIGTERM (and SIGINT) end the run at once and kill any process tokendoctor started (--allow-process).
+    ``tokendoctor run`` installs its own forwarding handlers while its command runs, and restores these."""
+    import signal
+
+    from tokendoctor.probes.bounded_process import kill_all
+
+    def stop(signum: int, _frame: Any) -> None:
+        kill_all()
+        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one error boundary, so users see one line, never a traceback."""
     boundary = Boundary()
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        click.echo(USAGE_HINT, err=True, nl=False)
+        return USAGE
+    _on_signals()
     try:
-        rc = cli.main(args=argv, prog_name="tokendoctor", standalone_mode=False, obj=boundary)
+        rc = cli.main(args=args, prog_name="tokendoctor", standalone_mode=False, obj=boundary)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else FAILED
     except click.exceptions.Abort:
         click.echo("tokendoctor: interrupted", err=True)
         return 130
     except click.ClickException as exc:
-        message = boundary.redactor.redact(exc.format_message())
-        click.echo(f"tokendoctor: error: {message}", err=True)
+        message = first_line(mask_then_truncate(boundary.redactor, exc.format_message(), 500))
+        click.echo(f"tokendoctor: error: {neutralise(message)}", err=True)
         return USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         click.echo("tokendoctor: interrupted", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the top-level boundary
         if boundary.debug:
-            click.echo(boundary.redactor.redact(traceback.format_exc()), err=True)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(boundary.redactor.redact(f"tokendoctor: internal error: {type(exc).__name__}: {first}"), err=True)
+            click.echo(mask_then_truncate(boundary.redactor, traceback.format_exc(), 20000), err=True)
+        first = first_line(mask_then_truncate(boundary.redactor, str(exc), 300))
+        click.echo(f"tokendoctor: internal error: {type(exc).__name__}: {neutralise(first)}", err=True)
         return TOOL_ERROR
     return rc if isinstance(rc, int) else OK
 
 
-__all__ = ["cli", "main"]
+def entry() -> None:
+    """The console script: :func:`main`, then exit.  Checks still running past the deadline are daemon
+    threads (``td-*``); a normal interpreter shutdown would wait for them to let go of the interpreter
+    and free what they built (seconds for a config of 100,000 profiles), which the deadline forbids:
+    then exit at once, after flushing."""
+    rc = main()
+    if not any(t.name.startswith("td-") and t.is_alive() for t in threading.enumerate()):
+        raise SystemExit(rc)
+    from tokendoctor.probes.bounded_process import kill_all
+
+    kill_all()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(rc)
+
+
+__all__ = ["cli", "entry", "main"]

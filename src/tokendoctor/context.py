@@ -69,6 +69,8 @@ class Options:
     """Call STS GetCallerIdentity with the resolved credentials."""
     for_seconds: float | None = None
     """``--for``: how long the job will run; the chain's horizon must cover it (TD220)."""
+    debug: bool = False
+    """Keep the (masked) traceback of a crashed check for ``--debug``."""
 
 
 @dataclass(frozen=True, kw_only=True)

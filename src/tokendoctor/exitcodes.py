@@ -8,6 +8,7 @@ code   meaning
        clock skew, no credentials, ... (or a warning with ``--fail-on warning``)
 2      usage error: bad flag or argument
 3      tokendoctor itself failed: a check crashed and nothing else failed,
+       the credential chain could not be analysed in time (TD903),
        or the run could not start
 =====  =====================================================================
 """
@@ -31,6 +32,6 @@ def exit_code(causes: Iterable[RankedCause], checks: Iterable[CheckResult], fail
     severities = {c.severity for c in causes if c.code != "TD901"}
     if "error" in severities or (fail_on == "warning" and "warning" in severities):
         return FAILED
-    if any(c.status == "error" for c in checks):
+    if any(c.status == "error" for c in checks) or any(c.code == "TD903" for c in causes):
         return TOOL_ERROR
     return OK

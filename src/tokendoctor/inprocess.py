@@ -10,13 +10,12 @@ refresh attempts and failures) and the error (see :mod:`tokendoctor.hook`).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.chain.botocore_private import CredentialPeek
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import mask_key
@@ -41,20 +40,13 @@ _STATIC_CAUSE = {"explicit": "TD511", "env": "TD101", "shared-credentials-file":
 def read_records(path: str | os.PathLike[str], limit: int = MAX_RECORD_FILE) -> list[dict[str, Any]]:
     """The hook's records from ``path``: a regular file, at most ``limit`` bytes read, bad lines skipped."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
+        data = files.read_bytes(path, limit, head=True, follow_symlinks=False)
+    except files.FileProblem:
         return []
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return []
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit)
-    finally:
-        os.close(fd)
     records = []
     for line in data.splitlines():
         try:
-            record = json.loads(line)
+            record = files.parse_json(line)
         except ValueError:
             continue
         if isinstance(record, dict) and record.get("event") == "aws-error":

@@ -42,6 +42,8 @@ class CheckResult:
     data: dict[str, Any] = field(default_factory=dict)
     duration_ms: int = 0
     detail: str = ""
+    traceback: str = ""
+    """The masked traceback of a crashed check, kept only with ``--debug`` (printed to stderr, never in a report)."""
 
 
 @dataclass(frozen=True, kw_only=True)

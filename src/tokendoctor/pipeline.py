@@ -23,7 +23,11 @@ def rank(results: Sequence[CheckResult], *, fail_on: FailOn = "error") -> Report
     return reporter.rank(results, fail_on=fail_on, post_steps=registry.POST_STEPS)
 
 
-def diagnose(ctx: Context, *, fail_on: FailOn = "error", checks: Sequence[Check] | None = None) -> Report:
-    """Run ``checks`` (default: every registered check) under ``ctx.options.timeout`` and rank them."""
-    results = run_checks(ctx, registry.ALL_CHECKS if checks is None else checks, deadline=ctx.options.timeout)
+def diagnose(
+    ctx: Context, *, fail_on: FailOn = "error", checks: Sequence[Check] | None = None, deadline: float | None = None
+) -> Report:
+    """Run ``checks`` (default: every registered check) under ``deadline`` seconds (default ``--timeout``:
+    the CLI passes what is left of it after loading ``--pid``/``--env-file``) and rank them."""
+    budget = ctx.options.timeout if deadline is None else deadline
+    results = run_checks(ctx, registry.ALL_CHECKS if checks is None else checks, deadline=budget)
     return rank(results, fail_on=fail_on)

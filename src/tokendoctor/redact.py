@@ -47,6 +47,7 @@ _KEYED_SECRET = re.compile(
     """
 )
 _MIN_SECRET_LEN = 8
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def mask_key(value: str | None) -> str | None:
@@ -73,6 +74,11 @@ class Redactor:
                     value = value.strip()
                     if len(value) >= _MIN_SECRET_LEN:
                         self._secrets.add(value)
+                    # A secret with a line break or other control character inside shows up in errors
+                    # split or escaped (``b'abc\\r\\ndef'``): mask each piece too.
+                    for piece in _CONTROL.split(value) if _CONTROL.search(value) else ():
+                        if len(piece) >= _MIN_SECRET_LEN:
+                            self._secrets.add(piece)
 
     def add_from_env(self, env: Mapping[str, str]) -> None:
         self.add(*(env.get(name) for name in SECRET_ENV_VARS))
@@ -90,3 +96,51 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, "****")
         return _KEYED_SECRET.sub(lambda m: f"{m['key']}{m['sep']}****", text)
+
+    def longest(self) -> int:
+        """Length of the longest registered secret (0 when none)."""
+        with self._lock:
+            return max((len(s) for s in self._secrets), default=0)
+
+
+#: No secret tokendoctor masks is longer than this (STS session tokens are a few KiB; a JWT a few more).
+SECRET_LEN_BOUND = 16 * 1024
+
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def neutralise(text: str) -> str:
+    r"""Control characters from outside (escape sequences in a role name, a profile, a file) shown as
+    ``\x1b`` instead of reaching a terminal; newlines and tabs stay."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` (empty for empty text), without splitting all of a huge text."""
+    return _CONTROL_LINE.split(text, maxsplit=1)[0] if text else ""
+
+
+_CONTROL_LINE = re.compile(r"[\r\n]")
+
+
+def mask_then_truncate(redactor: Redactor, text: str, limit: int, *, count: bool = False) -> str:
+    """``text`` masked WHOLE, then cut to ``limit`` characters (``…`` marks a cut; with ``count``,
+    ``…(+N chars)`` after the first ``limit`` characters says how much was cut).
+
+    Cutting first would leave half a secret that the masker no longer recognises.  Very large text
+    (a 500 MB answer inside an exception) is first cut to ``limit + 2 * L`` characters, where ``L``
+    bounds every secret's length (the longest registered one, at least :data:`SECRET_LEN_BOUND`):
+    a secret that reaches into the first ``limit`` characters lies wholly inside that prefix and is
+    masked; a secret the pre-cut splits is a suffix of the prefix shorter than ``L``, left unmasked,
+    and masking only shortens text, so dropping the last ``L`` masked characters removes it before
+    the final cut.  Masking work is thereby bounded by the limit, not by the input.
+    """
+    bound = max(redactor.longest(), SECRET_LEN_BOUND)
+    cut = len(text) > limit + 2 * bound
+    masked = redactor.redact(text[: limit + 2 * bound])[:-bound] if cut else redactor.redact(text)
+    if len(masked) <= limit and not cut:
+        return masked
+    if count:
+        return masked[:limit] + (f"…(+{len(masked) - limit} chars)" if not cut else f"…(+{len(text) - limit} chars)")
+    return masked[: max(limit - 1, 0)] + "…"

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from tokendoctor import files
 from tokendoctor.context import Context, Options, ProcessInfo
 from tokendoctor.redact import Redactor, mask_key
 
@@ -110,20 +111,14 @@ def _parse_nul(data: bytes, name: str, *, strict: bool = True) -> dict[str, str]
 
 def read_env_file(path: str) -> dict[str, str]:
     shown = path
-    p = Path(path)
     try:
-        if not p.exists():
-            raise TargetError(f"--env-file {shown}: no such file")
-        if p.is_dir():
-            raise TargetError(f"--env-file {shown}: is a directory")
-        with p.open("rb") as fh:
-            data = fh.read(MAX_ENV_BYTES + 1)
-    except PermissionError:
-        raise TargetError(f"--env-file {shown}: permission denied") from None
-    except OSError as exc:
-        raise TargetError(f"--env-file {shown}: cannot be read ({exc.strerror or type(exc).__name__})") from None
-    if len(data) > MAX_ENV_BYTES:
-        raise TargetError(f"--env-file {shown}: larger than {MAX_ENV_BYTES // (1024 * 1024)} MiB, not an environment")
+        data = files.read_bytes(path, MAX_ENV_BYTES)
+    except files.FileProblem as exc:
+        if exc.kind == "missing":
+            raise TargetError(f"--env-file {shown}: no such file") from None
+        if exc.errno == errno.EACCES:
+            raise TargetError(f"--env-file {shown}: permission denied") from None
+        raise TargetError(f"--env-file {shown}: {exc.problem}") from None
     return parse_env_file(data, f"--env-file {shown}")
 
 
@@ -132,25 +127,24 @@ def read_env_file(path: str) -> dict[str, str]:
 
 def _proc_read(proc: Path, name: str, pid: int, limit: int) -> bytes:
     try:
-        with (proc / name).open("rb") as fh:
-            return fh.read(limit)
-    except PermissionError:
-        owner = _owner(proc)
-        raise TargetError(
-            f"--pid {pid}: permission denied reading /proc/{pid}/{name}"
-            + (f" (the process belongs to {owner})" if owner else "")
-            + "; run tokendoctor as that user or as root"
-        ) from None
-    except FileNotFoundError:
-        if not proc.exists():
-            raise TargetError(f"--pid {pid}: the process exited while it was being read") from None
-        raise TargetError(f"--pid {pid}: /proc/{pid}/{name} is missing") from None
-    except OSError as exc:
+        return files.read_bytes(proc / name, limit, head=name != "environ")
+    except files.FileProblem as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            owner = _owner(proc)
+            raise TargetError(
+                f"--pid {pid}: permission denied reading /proc/{pid}/{name}"
+                + (f" (the process belongs to {owner})" if owner else "")
+                + "; run tokendoctor as that user or as root"
+            ) from None
         if exc.errno == errno.ESRCH:
             raise TargetError(f"--pid {pid}: the process exited while it was being read") from None
-        raise TargetError(
-            f"--pid {pid}: cannot read /proc/{pid}/{name} ({exc.strerror or type(exc).__name__})"
-        ) from None
+        if exc.kind == "missing":
+            if not proc.exists():
+                raise TargetError(f"--pid {pid}: the process exited while it was being read") from None
+            raise TargetError(f"--pid {pid}: /proc/{pid}/{name} is missing") from None
+        if exc.kind == "too-large":
+            raise TargetError(f"--pid {pid}: /proc/{pid}/{name} {exc.problem}") from None
+        raise TargetError(f"--pid {pid}: cannot read /proc/{pid}/{name} ({exc.problem})") from None
 
 
 def _owner(proc: Path) -> str | None:
@@ -173,8 +167,8 @@ def _user(uid: int, root: Path) -> tuple[str | None, str | None]:
             return None, None
         return entry.pw_name, entry.pw_dir
     try:
-        text = (root / "etc" / "passwd").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = files.read_text(root / "etc" / "passwd", files.MAX_CONFIG_BYTES, errors="replace")
+    except files.FileProblem:
         return None, None
     for line in text.splitlines():
         fields = line.split(":")
@@ -232,6 +226,11 @@ def redact_cmdline(argv: list[str]) -> tuple[tuple[str, ...], list[str]]:
                 removed.append(arg)
                 out.append("****")
                 continue
+        header, colon, said = arg.partition(":")
+        if colon and said.strip() and "=" not in header and " " not in header.strip() and _SECRET_WORD.search(header):
+            removed.extend(said.split())  # -H "X-Amz-Security-Token: ...", "Authorization: Bearer ..."
+            out.append(f"{header}: ****")
+            continue
         name, sep, value = arg.partition("=")
         if sep and value and _SECRET_WORD.search(name):
             removed.append(value)
@@ -253,9 +252,7 @@ def load_process(
     status = _proc_read(proc, "status", pid, 64 * 1024)
     stat = _proc_read(proc, "stat", pid, 4096)
     cmdline = _proc_read(proc, "cmdline", pid, MAX_CMDLINE_BYTES)
-    environ = _proc_read(proc, "environ", pid, MAX_ENV_BYTES + 1)
-    if len(environ) > MAX_ENV_BYTES:
-        raise TargetError(f"--pid {pid}: environment larger than {MAX_ENV_BYTES // (1024 * 1024)} MiB")
+    environ = _proc_read(proc, "environ", pid, MAX_ENV_BYTES)
     if not proc.is_dir():  # exited after the reads: what we read may be empty or partial
         raise TargetError(f"--pid {pid}: the process exited while it was being read")
     env = _parse_nul(environ, f"/proc/{pid}/environ", strict=False)
@@ -264,8 +261,8 @@ def load_process(
     if not environ and not cmdline:
         raise TargetError(f"--pid {pid}: a kernel thread has no environment to diagnose")
     try:
-        proc_stat = (root / "proc" / "stat").read_bytes()[: 64 * 1024]
-    except OSError:
+        proc_stat = files.read_bytes(root / "proc" / "stat", 64 * 1024, head=True)
+    except files.FileProblem:
         proc_stat = b""
     ticks = ticks_per_second or os.sysconf("SC_CLK_TCK")
     started = start_time(stat, proc_stat, ticks)

@@ -8,31 +8,46 @@ import email.utils
 import re
 
 UTC = _dt.timezone.utc
+#: Instants outside these years are not understood: no credential expires before 1970 or after 2999,
+#: and arithmetic on year 9999 (an IMDS ``Date: Fri, 31 Dec 9999``) overflows.
+YEARS = (1970, 2999)
 
 
 def _utc(parsed: _dt.datetime) -> _dt.datetime:
     return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def _bounded(at: _dt.datetime | None) -> _dt.datetime | None:
+    return at if at is not None and YEARS[0] <= at.year <= YEARS[1] else None
+
+
 def parse_time(value: object) -> _dt.datetime | None:
     """Aware UTC from an ISO 8601 (any variant botocore accepts), epoch, SigV4 (``20240101T000000Z``)
-    or HTTP date (``Fri, 18 Jun 2026 12:00:00 GMT``); ``None`` for anything else."""
+    or HTTP date (``Fri, 18 Jun 2026 12:00:00 GMT``); ``None`` for anything else, and for instants
+    outside :data:`YEARS` (``1e20``, ``inf``, an offset of ``+99:99``).  Never raises."""
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip()[:64]
         stamp = _stamp(text)
         if stamp is not None:
-            return stamp
+            return _bounded(stamp)
         if text[:3].isalpha():
             return http_date(text)
         value = text
+    elif not isinstance(value, (int, float, _dt.datetime)):
+        return None
     from botocore.utils import parse_timestamp
 
     try:
-        return _utc(parse_timestamp(value))
-    except (ValueError, TypeError, OverflowError):
+        return _bounded(_utc(parse_timestamp(value)))
+    except Exception:  # noqa: BLE001 - botocore raises RuntimeError, OverflowError, OSError... for hostile values
         return None
+
+
+def not_understood(value: object) -> bool:
+    """True when ``value`` is present but :func:`parse_time` cannot make an instant of it."""
+    return value not in (None, "") and not isinstance(value, bool) and parse_time(value) is None
 
 
 def http_date(value: object) -> _dt.datetime | None:
@@ -40,7 +55,7 @@ def http_date(value: object) -> _dt.datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return _utc(email.utils.parsedate_to_datetime(value))
+        return _bounded(_utc(email.utils.parsedate_to_datetime(value[:128])))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 

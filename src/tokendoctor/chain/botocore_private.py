@@ -43,6 +43,10 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("Session", "_credentials"),
     ("boto3.Session", "_session"),
     ("CachedCredentialFetcher", "_cache_key"),
+    ("JSONFileCache", "_convert_cache_key"),
+    ("BaseClient", "_endpoint"),
+    ("Endpoint", "http_session"),
+    ("AWSResponse", "_content"),
     ("botocore.credentials", "_DEFAULT_ADVISORY_REFRESH_TIMEOUT"),
     ("botocore.credentials", "_DEFAULT_MANDATORY_REFRESH_TIMEOUT"),
 )
@@ -65,14 +69,19 @@ def refuse(what: str) -> Callable[..., Any]:
 
 def _refusing_process_provider(provider: Any, what: str) -> Callable[..., Any]:
     """A ``create_process_provider`` for a role's source profile whose ``credential_process`` is refused."""
+    return _process_provider_with(provider, refuse(what))
+
+
+def _process_provider_with(provider: Any, popen: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``create_process_provider`` for a role's source profile that runs ``credential_process`` with ``popen``."""
     from botocore.credentials import ProcessProvider
 
     load_config = provider._load_config
 
-    def _safe_process(profile_name: str, _lc: Any = load_config) -> Any:
-        return ProcessProvider(profile_name=profile_name, load_config=_lc, popen=refuse(what))
+    def _process(profile_name: str, _lc: Any = load_config) -> Any:
+        return ProcessProvider(profile_name=profile_name, load_config=_lc, popen=popen)
 
-    return _safe_process
+    return _process
 
 
 def guard_offline(providers: list[Any]) -> None:
@@ -98,6 +107,7 @@ def guard_live(
     refuse_process: bool,
     sso_cache: Any,
     login_cache: Any | None,
+    popen: Callable[..., Any] | None = None,
 ) -> None:
     """Make a resolver used for real (``--live``) non-interactive and read-only: no prompt, no cache
     writes, no instance metadata when ``refuse_imds`` gives the reason, no process when ``refuse_process``."""
@@ -117,6 +127,8 @@ def guard_live(
             provider.load = refuse(refuse_imds)
         elif method == "custom-process" and refuse_process:
             provider._popen = refuse("credential_process is only run with --allow-process")
+        elif method == "custom-process" and popen is not None:
+            provider._popen = popen
         elif method == "sso":
             _guard_sso(provider)
         elif method == "login" and login_cache is not None:
@@ -133,6 +145,8 @@ def guard_live(
                 builder._create_process_provider = _refusing_process_provider(
                     provider, "the role's source profile uses credential_process; run with --allow-process"
                 )
+            elif popen is not None:
+                builder._create_process_provider = _process_provider_with(provider, popen)
             original = builder.providers
 
             def _providers(profile_name: str, disable_env_vars: bool = False, _orig: Any = original) -> Any:
@@ -294,3 +308,47 @@ def container_url_refusal(full_url: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def cache_file(cache: Any, key: str) -> str:
+    """The file a botocore ``JSONFileCache`` keeps ``key`` in (botocore's own naming)."""
+    return str(cache._convert_cache_key(key))
+
+
+class AnswerTooLarge(OSError):
+    """An AWS answer larger than the cap: not read any further."""
+
+
+class _BoundedHTTPSession:
+    """Wraps a client's HTTP session: the body is streamed with a cap instead of read whole by botocore."""
+
+    def __init__(self, inner: Any, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    def send(self, request: Any) -> Any:
+        request.stream_output = True  # botocore then leaves the body unread: we read it, bounded
+        response = self._inner.send(request)
+        declared = str(response.headers.get("content-length") or "")
+        if declared.isdigit() and int(declared) > self._limit:
+            response.raw.close()
+            raise AnswerTooLarge(f"the answer declares {declared} bytes, more than {self._limit}; not read")
+        body = bytearray()
+        for chunk in response.raw.stream(65536):
+            body.extend(chunk)
+            if len(body) > self._limit:
+                response.raw.close()
+                raise AnswerTooLarge(f"the answer is larger than {self._limit} bytes; not read further")
+        response._content = bytes(body)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def bound_answers(client: Any, limit: int) -> Any:
+    """Make ``client`` read every answer with a cap of ``limit`` bytes (botocore reads bodies whole)."""
+    endpoint = client._endpoint
+    if not isinstance(endpoint.http_session, _BoundedHTTPSession):
+        endpoint.http_session = _BoundedHTTPSession(endpoint.http_session, limit)
+    return client

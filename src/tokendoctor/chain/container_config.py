@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
+from tokendoctor import files
 from tokendoctor.chain.botocore_private import container_url_refusal
 from tokendoctor.chain.expiry import decode_jwt_claims
 from tokendoctor.context import Context
@@ -60,19 +60,20 @@ def problems(ctx: Context) -> list[ConfigProblem]:
 
 def _token_file_problem(ctx: Context, path_text: str) -> ConfigProblem | None:
     var = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
-    path = Path(os.path.expanduser(path_text)) if path_text else None
+    if not path_text:
+        return ConfigProblem("token-file", var, "(empty) does not exist")
     try:
-        if path is None or not path.exists():
-            return ConfigProblem("token-file", var, f"{path_text or '(empty)'} does not exist")
-        if not path.is_file():
-            return ConfigProblem("token-file", var, f"{path_text} is not a regular file")
-        if path.stat().st_size > MAX_TOKEN_FILE:
-            return ConfigProblem("token-file", var, f"{path_text} is too large to be a token")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as exc:
-        return ConfigProblem(
-            "token-file", var, f"{path_text} cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
-        )
+        text = files.read_text(os.path.expanduser(path_text), MAX_TOKEN_FILE)
+    except files.FileProblem as exc:
+        said = {
+            "missing": "does not exist",
+            "directory": "is not a regular file",
+            "not-regular": "is not a regular file",
+            "too-large": "is too large to be a token",
+        }.get(exc.kind, exc.problem)
+        return ConfigProblem("token-file", var, f"{path_text} {said}")
+    except UnicodeError:
+        return ConfigProblem("token-file", var, f"{path_text} cannot be read (UnicodeDecodeError)")
     ctx.redactor.add(text.strip())
     if "\r" in text or "\n" in text:
         return ConfigProblem("token-file", var, f"{path_text} contains a line break; botocore rejects the header")

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.chain.botocore_private import cli_cache_key
+from tokendoctor.chain.caches import CacheFileUnreadable
 from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
 from tokendoctor.chain.sso_cache import bounded_cache
 from tokendoctor.context import Context
 from tokendoctor.timefmt import iso, parse_time
+from tokendoctor.timefmt import not_understood as unreadable
 
 #: Keys that saml2aws, gimme-aws-creds, aws-google-auth, aws-vault exports and
 #: similar tools write beside the keys they paste into a profile.
@@ -108,6 +110,42 @@ def cached_session_expiry(ctx: Context, access_key_id: str | None) -> Expiry | N
     return None
 
 
+def not_understood(ctx: Context, analysis: ChainAnalysis, winner: ProviderState) -> list[tuple[str, str]]:
+    """``(source, value)`` for each expiry the winner's sources state but :func:`parse_time` cannot read
+    (``1e20``, ``inf``, an offset of ``+99:99``, year 9999): the expiry is then unknown, which is a finding."""
+    out: list[tuple[str, str]] = []
+    method = winner.method
+    if method == "env" and unreadable(ctx.env.get("AWS_CREDENTIAL_EXPIRATION")):
+        out.append(("AWS_CREDENTIAL_EXPIRATION", ctx.env["AWS_CREDENTIAL_EXPIRATION"]))
+    if method in ("shared-credentials-file", "config-file"):
+        section = _section(analysis, method)
+        out += [
+            (f"{key} in profile {analysis.profile}", str(section[key]))
+            for key in FILE_EXPIRY_KEYS
+            if unreadable(section.get(key))
+        ]
+    if method == "assume-role":
+        key = cli_cache_key(winner.creds)
+        doc = read_json(ctx.home / ".aws" / "cli" / "cache" / f"{key}.json", ctx) if key else None
+        value = (
+            ((doc or {}).get("Credentials") or {}).get("Expiration")
+            if isinstance((doc or {}).get("Credentials"), dict)
+            else None
+        )
+        if unreadable(value):
+            out.append(("Expiration in the AWS CLI cache (~/.aws/cli/cache)", str(value)))
+    if method == "sso":
+        info = sso_token(ctx, analysis) or {}
+        if unreadable(info.get("expires_at_raw")):
+            out.append(("expiresAt in the SSO token cache (~/.aws/sso/cache)", str(info["expires_at_raw"])))
+    if method == "assume-role-with-web-identity":
+        path, _ = web_identity_settings(ctx, analysis)
+        info = web_identity_token(ctx, path) if path else {}
+        if unreadable(info.get("exp_raw")):
+            out.append((f"the exp claim of {path}", str(info["exp_raw"])))
+    return out
+
+
 def _section(analysis: ChainAnalysis, method: str) -> dict[str, Any]:
     if method == "config-file":
         return dict(analysis.full_config.get("profiles", {}).get(analysis.profile, {}))
@@ -131,10 +169,8 @@ def _cli_cache_expiry(ctx: Context, winner: ProviderState) -> Expiry | None:
 
 def read_json(path: Path, ctx: Context) -> dict[str, Any] | None:
     try:
-        if not path.is_file() or path.stat().st_size > MAX_TOKEN_BYTES:
-            return None
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = files.read_json(path, MAX_TOKEN_BYTES)
+    except (files.FileProblem, ValueError):
         return None
     if not isinstance(doc, dict):
         return None
@@ -150,7 +186,7 @@ def decode_jwt_claims(token: str) -> dict[str, Any] | None:
         return None
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+        claims = files.parse_json(base64.urlsafe_b64decode(payload.encode("ascii")))
     except (ValueError, UnicodeError):
         return None
     return claims if isinstance(claims, dict) else None
@@ -159,17 +195,18 @@ def decode_jwt_claims(token: str) -> dict[str, Any] | None:
 def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     """Facts about a web identity token file: readable?, and its exp/iat/iss/aud claims."""
     info: dict[str, Any] = {"path": path}
-    p = Path(os.path.expanduser(path))
     try:
-        if not p.is_file():
-            info["problem"] = TOKEN_FILE_MISSING
-            return info
-        if p.stat().st_size > MAX_TOKEN_BYTES:
-            info["problem"] = "file is too large to be a token"
-            return info
-        raw = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as exc:
-        info["problem"] = f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        raw = files.read_text(os.path.expanduser(path), MAX_TOKEN_BYTES)
+    except files.FileProblem as exc:
+        info["problem"] = {
+            "missing": TOKEN_FILE_MISSING,
+            "directory": TOKEN_FILE_MISSING,
+            "not-regular": TOKEN_FILE_MISSING,
+            "too-large": "file is too large to be a token",
+        }.get(exc.kind, exc.problem)
+        return info
+    except UnicodeError:
+        info["problem"] = "cannot be read (UnicodeDecodeError)"
         return info
     ctx.redactor.add(raw.strip())
     claims = decode_jwt_claims(raw)
@@ -179,6 +216,8 @@ def web_identity_token(ctx: Context, path: str) -> dict[str, Any]:
     for claim in ("exp", "iat"):
         at = parse_time(claims.get(claim)) if isinstance(claims.get(claim), (int, float)) else None
         info[claim] = iso(at)
+    if claims.get("exp") is not None and info["exp"] is None:
+        info["exp_raw"] = str(claims.get("exp"))[:64]
     info["iss"] = claims.get("iss")
     aud = claims.get("aud")
     info["aud"] = aud if isinstance(aud, (str, list)) else None
@@ -242,11 +281,19 @@ def sso_token(
     except SSOTokenLoadError:
         info["problem"] = SSO_NOT_CACHED
         return info
+    except CacheFileUnreadable as exc:
+        info["problem"] = f"SSO token cache unreadable: {exc}"
+        return info
     except (OSError, ValueError) as exc:
         info["problem"] = f"SSO token cache unreadable ({type(exc).__name__})"
         return info
+    if not isinstance(token, dict):
+        info["problem"] = "SSO token cache unreadable: not a JSON object"
+        return info
     ctx.redactor.add_from_mapping(token)
     info["expires_at"] = iso(parse_time(token.get("expiresAt")))
+    if token.get("expiresAt") is not None and info["expires_at"] is None:
+        info["expires_at_raw"] = str(token.get("expiresAt"))[:64]
     info["can_refresh"] = bool(session_name and token.get("refreshToken"))
     if registration:
         info["registration_expires_at"] = iso(parse_time(token.get("registrationExpiresAt")))

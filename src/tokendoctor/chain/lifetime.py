@@ -26,6 +26,7 @@ from tokendoctor.limits import (
     ROLE_CHAINING_MAX,
     SESSION_TOKEN_MAX,
 )
+from tokendoctor.redact import mask_then_truncate
 from tokendoctor.timefmt import iso, parse_time, relative, span
 
 ExpiryKind = Literal["instant", "upper-bound", "unknown", "unbounded"]
@@ -670,7 +671,7 @@ def run_credential_process(
         creds = provider.load()
     except Exception as exc:  # noqa: BLE001 - the process's failure is the finding
         text = str(exc).strip() or type(exc).__name__
-        return None, ctx.redactor.redact(" ".join(text.split()))[:300]
+        return None, mask_then_truncate(ctx.redactor, " ".join(text.split()), 300)
     if creds is None:
         return None, "profile has no credential_process"
     return peek(creds)[2], None

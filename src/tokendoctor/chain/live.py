@@ -37,13 +37,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tokendoctor.botocore_env import ENVIRON_LOCK, botocore_environment
-from tokendoctor.chain.botocore_private import Refused, guard_live
+from tokendoctor.chain.botocore_private import Refused, bound_answers, guard_live
+from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
-from tokendoctor.redact import mask_key
+from tokendoctor.probes.bounded_process import bounded_popen
+from tokendoctor.redact import first_line, mask_key, mask_then_truncate
 from tokendoctor.timefmt import http_date, sigv4_time_message
 
 #: Share of ``--timeout`` the live probe may spend, so the check reports before the run's deadline.
 BUDGET_SHARE = 0.85
+#: No STS, IAM or SSO answer tokendoctor asks for is near this; botocore would read any size whole.
+MAX_ANSWER_BYTES = 1024 * 1024
+#: botocore's RuntimeError when refreshing gave credentials that are already expired (env with a past
+#: AWS_CREDENTIAL_EXPIRATION, a credential_process document with a past Expiration): itself the diagnosis.
+STILL_EXPIRED = "refreshed credentials are still expired"
 #: Safety net for test suites (tests/conftest.py sets it): no request leaves loopback.
 LOOPBACK_ONLY_ENV = "TOKENDOCTOR_LIVE_LOOPBACK_ONLY"
 EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
@@ -140,34 +147,6 @@ def classify(code: str | None, message: str) -> str:
     return "error"
 
 
-class ReadOnlyCache:
-    """A botocore token cache that reads the real cache and never writes it."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self._shadow: dict[str, Any] = {}
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._shadow or key in self._inner
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._shadow:
-            return self._shadow[key]
-        return self._inner[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._shadow[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self._shadow.pop(key, None)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-
 def _imds_allowed(ctx: Context) -> bool:
     if ctx.options.imds is not None:
         return ctx.options.imds
@@ -176,15 +155,13 @@ def _imds_allowed(ctx: Context) -> bool:
     return detect(ctx).on_ec2
 
 
-def _guard(ctx: Context, resolver: Any) -> None:
+def _guard(ctx: Context, resolver: Any, end: float) -> None:
     """Make the resolver non-interactive, read-only and within the user's permissions (``--allow-process``, IMDS)."""
-    from botocore.utils import JSONFileCache
-
-    sso_cache = ReadOnlyCache(JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))))
+    sso_cache = BoundedJSONCache(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache")))
     try:
         from botocore.utils import get_login_token_cache_directory
 
-        login_cache: Any = ReadOnlyCache(JSONFileCache(get_login_token_cache_directory()))
+        login_cache: Any = BoundedJSONCache(get_login_token_cache_directory())
     except ImportError:  # older botocore without the login provider
         login_cache = None
     refuse_imds = None
@@ -196,6 +173,7 @@ def _guard(ctx: Context, resolver: Any) -> None:
         refuse_process=not ctx.options.allow_process,
         sso_cache=sso_cache,
         login_cache=login_cache,
+        popen=bounded_popen(ctx.env, timeout=max(end - time.monotonic(), 0.05)) if ctx.options.allow_process else None,
     )
 
 
@@ -238,6 +216,12 @@ def _hooks(ctx: Context, session: Any, calls: list[Call], guard: bool) -> None:
 
     session.register("before-send", before_send)
     session.register("after-call", after_call)
+    create = session.create_client
+
+    def bounded_client(*args: Any, **kwargs: Any) -> Any:  # every client, also those botocore's providers make
+        return bound_answers(create(*args, **kwargs), MAX_ANSWER_BYTES)
+
+    session.create_client = bounded_client
 
 
 def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
@@ -248,10 +232,14 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
     if isinstance(exc, Refused):
         call.status, call.message = "refused", str(exc)
         return call
+    if isinstance(exc, RuntimeError) and STILL_EXPIRED in str(exc):
+        call.status = "expired"
+        call.message = "botocore: " + first_line(mask_then_truncate(ctx.redactor, str(exc), 400))
+        return call
     if isinstance(exc, bex.ClientError):
         err = exc.response.get("Error", {}) or {}
         call.error_code = str(err.get("Code") or "") or None
-        call.message = ctx.redactor.redact(str(err.get("Message") or ""))[:400]
+        call.message = mask_then_truncate(ctx.redactor, str(err.get("Message") or ""), 400)
         call.http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or call.http_status
         headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
         call.server_date = call.server_date or http_date(headers.get("date"))
@@ -268,8 +256,7 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
         bex.HTTPClientError,
     )
     call.status = "network" if isinstance(exc, network) else "error"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    call.message = ctx.redactor.redact(f"{type(exc).__name__}: {text}")[:400]
+    call.message = first_line(mask_then_truncate(ctx.redactor, f"{type(exc).__name__}: {exc}", 400))
     return call
 
 
@@ -277,7 +264,6 @@ def _error_call(ctx: Context, exc: BaseException, calls: list[Call]) -> Call:
 
 
 def _probe(ctx: Context) -> StsProbe:
-    import botocore.exceptions as bex
     import botocore.session
     from botocore.credentials import create_credential_resolver
 
@@ -292,14 +278,14 @@ def _probe(ctx: Context) -> StsProbe:
             _hooks(ctx, session, calls, guard)
             result.region = session.get_config_variable("region")
             resolver = create_credential_resolver(session)
-            _guard(ctx, resolver)
+            _guard(ctx, resolver, deadline.end)
             creds = resolver.load_credentials()
             if creds is None:
                 return StsProbe(ran=False, reason="no credentials resolved: nothing to verify")
             result.method = getattr(creds, "method", None)
             session.set_default_client_config(deadline.config())  # what is left after the resolution
             frozen = creds.get_frozen_credentials()
-        except (Refused, bex.BotoCoreError, bex.ClientError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever botocore raises (parser errors, RecursionError...) is data
             call = _error_call(ctx, exc, calls)
             if call.status == "refused":
                 return StsProbe(ran=False, reason=call.message)
@@ -358,7 +344,7 @@ def _call(ctx: Context, calls: list[Call], make: Any, operation: Any) -> Call:
             body = run(None)
         except bex.NoRegionError:
             body = run("us-east-1")
-    except (Refused, bex.BotoCoreError, bex.ClientError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever botocore raises (parser errors, RecursionError...) is data
         call = _error_call(ctx, exc, calls if len(calls) > mark else [])
         if call.status == "refused":
             call.status = "error"

@@ -11,38 +11,26 @@ from __future__ import annotations
 
 import configparser
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
-from tokendoctor.botocore_env import botocore_environment
+from tokendoctor import files
+from tokendoctor.botocore_env import botocore_environment, unsafe_files
 from tokendoctor.chain.botocore_private import Refused, guard_offline
 from tokendoctor.chain.model import ChainAnalysis, ProviderState, pick_winner
 from tokendoctor.context import Context
 from tokendoctor.models import Finding
 
 #: Files larger than this are not handed to botocore (it reads them whole).
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = files.MAX_CONFIG_BYTES
 
 
 def file_problem(path: str) -> str | None:
     """A reason botocore cannot use ``path``, or None when it can (or it is absent)."""
-    p = Path(path)
     try:
-        if not p.exists():
-            return None
-        if p.is_dir():
-            return "is a directory"
-        info = p.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return "is not a regular file (a FIFO or device would block botocore)"
-        size = info.st_size
-        if size > MAX_CONFIG_BYTES:
-            return f"is {size // (1024 * 1024)} MiB, too large to be an AWS config file"
-        with p.open("rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+        data = files.read_bytes(path, MAX_CONFIG_BYTES)
+    except files.FileProblem as exc:
+        return None if exc.kind == "missing" else exc.problem
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -50,7 +38,7 @@ def file_problem(path: str) -> str | None:
         return f"is not valid UTF-8 (line {line})"
     parser = configparser.RawConfigParser()
     try:
-        parser.read_string(text, source=str(p))
+        parser.read_string(text, source=path)
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
         lineno: Any = getattr(exc, "lineno", None)
@@ -107,6 +95,16 @@ def _analyse(ctx: Context) -> ChainAnalysis:
                     code="TD205",
                     evidence={"path": path, "problem": problem},
                     fix=f"{path} {problem}. Fix or remove it; botocore cannot use it.",
+                )
+            )
+            blocking = True
+    for setting, path, problem in unsafe_files(ctx.env):
+        if path not in (config_file, creds_file):  # AWS_CREDENTIAL_FILE, the boto config: read whole by botocore
+            result.findings.append(
+                Finding(
+                    code="TD205",
+                    evidence={"path": path, "problem": problem, "setting": setting},
+                    fix=f"{path} ({setting}) {problem}. Fix or remove it; botocore would read it whole.",
                 )
             )
             blocking = True

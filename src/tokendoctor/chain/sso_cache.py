@@ -7,12 +7,10 @@ spelling of the URL or another profile format leaves a token this profile never 
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from collections.abc import Iterator
 from typing import Any
 
+from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
 
 #: An SSO token cache entry is a few KiB; anything larger is not one.
@@ -20,28 +18,10 @@ MAX_CACHE_ENTRY_BYTES = 64 * 1024
 
 
 def bounded_cache(directory: str) -> Any:
-    """A read-only ``botocore.utils.JSONFileCache`` over ``directory`` that opens only regular files of at most
-    :data:`MAX_CACHE_ENTRY_BYTES` (a FIFO there would block botocore's plain ``open``) and never writes."""
-    from botocore.utils import JSONFileCache
-
-    class _Bounded(JSONFileCache):
-        def __getitem__(self, cache_key: str) -> Any:
-            path = os.path.join(directory, cache_key + ".json")  # JSONFileCache's own file naming
-            # ValueError, not botocore's KeyError: SSOTokenLoader lets a KeyError escape after its own
-            # ``in`` test passed, and callers here report a ValueError as an unreadable cache entry.
-            info = os.stat(path)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_ENTRY_BYTES:
-                raise ValueError(f"{path} is not a regular file of at most {MAX_CACHE_ENTRY_BYTES} bytes")
-            with open(path, "rb") as fh:
-                return json.loads(fh.read(MAX_CACHE_ENTRY_BYTES + 1))
-
-        def __setitem__(self, cache_key: str, value: Any) -> None:
-            raise PermissionError("tokendoctor never writes the SSO token cache")
-
-        def __delitem__(self, cache_key: str) -> None:
-            raise PermissionError("tokendoctor never writes the SSO token cache")
-
-    return _Bounded(directory)
+    """A read-only botocore token cache over ``directory`` that reads entries through :mod:`tokendoctor.files`
+    (regular files of at most :data:`MAX_CACHE_ENTRY_BYTES`: a FIFO there would block botocore's plain
+    ``open``) and never writes; a present but unusable entry is a ``ValueError`` naming the file."""
+    return BoundedJSONCache(directory, MAX_CACHE_ENTRY_BYTES)
 
 
 def _url_variants(start_url: str) -> Iterator[str]:

@@ -22,7 +22,12 @@ from tokendoctor.reporter import PostStep
 from tokendoctor.runner import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
-    Check(credentials.NAME, credentials.check, "Which credentials botocore's default chain uses, and when they expire"),
+    Check(
+        credentials.NAME,
+        credentials.check,
+        "Which credentials botocore's default chain uses, and when they expire",
+        essential=True,
+    ),
     Check(keys.NAME, keys.check, "Static keys: blanks, leftover tokens, token version, placeholders"),
     Check(kubeconfig.NAME, kubeconfig.check, "kubectl's exec plugins (aws eks get-token): their profile, diagnosed"),
     Check(

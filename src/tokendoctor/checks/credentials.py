@@ -20,7 +20,7 @@ from tokendoctor.models import CheckResult, Finding
 from tokendoctor.probes.ci import detect as detect_ci
 from tokendoctor.probes.ci import session_fix, token_file_fix
 from tokendoctor.redact import mask_key
-from tokendoctor.timefmt import iso, parse_time, span
+from tokendoctor.timefmt import YEARS, iso, parse_time, span
 
 NAME = "credentials"
 
@@ -77,7 +77,10 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
         return out
     if winner.status == "error":
         out["error"] = winner.detail
-        if winner.method == "env":
+        unknown = _expiry.not_understood(ctx, analysis, winner)
+        if unknown:  # botocore cannot parse the expiry it was given: that, not a missing variable, is the cause
+            findings.extend(_td250(source, value) for source, value in unknown)
+        elif winner.method == "env":
             findings.append(
                 Finding(
                     code="TD104",
@@ -120,8 +123,23 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
         out["expires_at"] = iso(found.at)
         out["seconds_remaining"] = int((found.at - ctx.now()).total_seconds())
         out["expiry_source"] = found.source
+    else:
+        findings.extend(_td250(source, value) for source, value in _expiry.not_understood(ctx, analysis, winner))
     findings.extend(_expiry_findings(ctx, analysis, winner, out))
     return out
+
+
+def _td250(source: str, value: str) -> Finding:
+    shown = value if len(value) <= 64 else value[:63] + "…"
+    return Finding(
+        code="TD250",
+        evidence={"source": source, "value": shown},
+        fix=(
+            f"expiry not understood: {source} is {shown!r}, which is not an instant between "
+            f"{YEARS[0]} and {YEARS[1]} (ISO 8601 like 2026-06-18T12:00:00Z, or epoch seconds). When these "
+            "credentials expire is unknown; fix or remove the value (re-run the tool that wrote it)."
+        ),
+    )
 
 
 def _trap_findings(ctx: Context, analysis: ChainAnalysis, resolved: dict[str, Any]) -> list[Finding]:

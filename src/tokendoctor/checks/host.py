@@ -13,6 +13,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import replace
 
+from tokendoctor import files
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult
 
@@ -22,9 +23,9 @@ _MAX = 255
 
 def _hostname(ctx: Context) -> str | None:
     try:
-        with ctx.path("/proc/sys/kernel/hostname").open("rb") as fh:
-            name = fh.read(_MAX + 1)[:_MAX].decode("utf-8", "replace").strip()
-    except OSError:
+        name = files.read_bytes(ctx.path("/proc/sys/kernel/hostname"), _MAX, head=True).decode("utf-8", "replace")
+        name = name.strip()
+    except files.FileProblem:
         name = ""
     if not name and ctx.root == ctx.root.parent:  # the real machine: ask the OS
         try:

@@ -128,7 +128,24 @@ def _findings(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str,
     where = _where(probe, data)
     offset = data["clock_offset_seconds"]
     skewed_clock = offset is not None and abs(offset) - DATE_HEADER_UNCERTAINTY > SIGV4_TOLERANCE_SECONDS
-    if status == "expired":
+    if status == "expired" and data["error_code"] is None:
+        # botocore itself refused: refreshing gave credentials that are already expired.  The static
+        # analysis reports that for the sources it can read (TD202 from the credentials check); a
+        # credential_process it may not run is known only here.
+        winner = analysis.winner
+        if winner is None or winner.creds is None:  # not read statically (credential_process is not run)
+            out.append(
+                Finding(
+                    code="TD202",
+                    evidence=_evidence(data),
+                    fix=(
+                        f"botocore refused the {data['method'] or 'resolved'} credentials: they expired, and "
+                        "refreshing them gave expired ones again (credential_process printed an Expiration in the "
+                        "past). Fix what the process returns, or use a source the SDK refreshes."
+                    ),
+                )
+            )
+    elif status == "expired":
         if probe.stage == "resolve":
             fix = (
                 f"AWS answered {data['error_code']} {where}: the SOURCE credentials the role profile "
@@ -404,6 +421,8 @@ def _summary(data: dict[str, Any], probe: _sts.StsProbe) -> str:
         return f"STS unreachable{where}{stage}: {data['message']}"
     if status == "error" and not data.get("error_code"):
         return f"not verified{stage}: {data['message']}"
+    if status == "expired" and not data.get("error_code"):
+        return f"EXPIRED: botocore refused the credentials before calling STS: {data['message']}"
     return f"REJECTED by STS{where}{stage}: {data['error_code'] or status}: {data['message'] or ''}".rstrip(": ")
 
 

@@ -34,7 +34,7 @@ from tokendoctor.chain.botocore_private import peek
 from tokendoctor.context import Context, ProcessInfo
 from tokendoctor.limits import ASSUME_ROLE_DEFAULT, ASSUME_ROLE_MAX, SESSION_TOKEN_MAX
 from tokendoctor.models import CheckResult, Finding
-from tokendoctor.redact import mask_key
+from tokendoctor.redact import Redactor, mask_key, mask_then_truncate
 from tokendoctor.timefmt import iso, parse_time, span
 
 NAME = "process"
@@ -44,9 +44,9 @@ MAX_CACHE_FILES = 200
 _FILE_METHODS = {"shared-credentials-file": "credentials_file", "config-file": "config_file"}
 
 
-def _shown_cmdline(argv: tuple[str, ...], max_args: int = 64, max_len: int = 300) -> list[str]:
-    """The (already redacted) command line, bounded: a JVM classpath can be 100 KiB."""
-    shown = [a if len(a) <= max_len else a[:max_len] + f"…(+{len(a) - max_len} chars)" for a in argv[:max_args]]
+def _shown_cmdline(redactor: Redactor, argv: tuple[str, ...], max_args: int = 64, max_len: int = 300) -> list[str]:
+    """The (already redacted) command line, masked again whole and then bounded: a JVM classpath can be 100 KiB."""
+    shown = [mask_then_truncate(redactor, a, max_len, count=True) for a in argv[:max_args]]
     if len(argv) > max_args:
         shown.append(f"…(+{len(argv) - max_args} more arguments)")
     return shown
@@ -63,7 +63,7 @@ def section(ctx: Context, proc: ProcessInfo) -> dict[str, Any]:
         "age_seconds": age,
         "user": proc.user,
         "home": proc.home,
-        "cmdline": _shown_cmdline(proc.cmdline),
+        "cmdline": _shown_cmdline(ctx.redactor, proc.cmdline),
     }
     if proc.fs_root:
         data["fs_root"] = proc.fs_root

@@ -5,11 +5,13 @@ botocore calls ``popen(args, stdout=PIPE, stderr=PIPE)`` and then ``communicate(
 (botocore/credentials.py ``ProcessProvider._retrieve_credentials_using``).  This replacement gives the
 process no stdin (it can never prompt), its own session (so the whole group is killed), reads at most
 ``max_bytes`` of each stream, and kills the group at the deadline: it never hangs and never buffers
-an unbounded answer.
+an unbounded answer.  Every process still running is remembered, so that :func:`kill_all` (called by
+the CLI on SIGTERM/SIGINT and at exit) leaves none behind.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -23,8 +25,33 @@ from typing import Any
 MAX_OUTPUT_BYTES = 64 * 1024
 
 
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE_LOCK = threading.Lock()
+
+
 class ProcessFailed(Exception):
     """The process could not be run within its bounds (not started, timed out, too much output)."""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: grandchildren too
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=1)
+
+
+def kill_all() -> None:
+    """Kill every process started here that is still running, with its process group."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+        _LIVE.clear()
+    for proc in live:
+        _kill_group(proc)
+
+
+atexit.register(kill_all)
 
 
 class BoundedProcess:
@@ -47,6 +74,8 @@ class BoundedProcess:
             raise ProcessFailed(
                 f"cannot start {args[0] if args else '?'}: {getattr(exc, 'strerror', None) or exc}"
             ) from None
+        with _LIVE_LOCK:
+            _LIVE.add(self._proc)
 
     def _kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -88,6 +117,10 @@ class BoundedProcess:
             for stream in (self._proc.stdout, self._proc.stderr):
                 if stream is not None:
                     stream.close()
+            if self._proc.poll() is None:
+                self._kill()
+            with _LIVE_LOCK:
+                _LIVE.discard(self._proc)
         if overflow:
             raise ProcessFailed(f"wrote more than {self._max} bytes to std{overflow[0]}; killed")
         return bytes(buffers["out"]), bytes(buffers["err"])

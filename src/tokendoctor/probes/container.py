@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-import json
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokendoctor import files
 from tokendoctor.context import Context
 from tokendoctor.probes import http
 from tokendoctor.redact import mask_key
@@ -129,16 +129,11 @@ def _probe(ctx: Context) -> ContainerProbe:
     if token_file:
         base["auth"] = "token-file"
         try:
-            path = os.path.expanduser(token_file)
-            if os.path.getsize(path) > MAX_TOKEN_FILE:
-                return done(status="token-file-unreadable", problem=f"{token_file} is too large to be a token")
-            with open(path, encoding="utf-8") as fh:
-                auth = fh.read()
-        except (OSError, UnicodeError) as exc:
-            return done(
-                status="token-file-unreadable",
-                problem=f"{token_file} cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})",
-            )
+            auth = files.read_text(os.path.expanduser(token_file), MAX_TOKEN_FILE)
+        except files.FileProblem as exc:
+            return done(status="token-file-unreadable", problem=f"{token_file} {exc.problem}")
+        except UnicodeError:
+            return done(status="token-file-unreadable", problem=f"{token_file} cannot be read (not UTF-8)")
         ctx.redactor.add(auth.strip())
     elif env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
         base["auth"] = "token"
@@ -159,7 +154,7 @@ def _probe(ctx: Context) -> ContainerProbe:
     if resp.status != 200:
         return done(status=f"http-{resp.status}", http_status=resp.status, problem=f"HTTP {resp.status}")
     try:
-        doc = json.loads(resp.text)
+        doc = files.parse_json(resp.text)
     except ValueError:
         return done(status="not-json", http_status=200, problem="the endpoint did not return JSON")
     if not isinstance(doc, dict):

@@ -19,14 +19,14 @@ once and never leave this module.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.context import Context
 from tokendoctor.probes import http
-from tokendoctor.redact import mask_key
+from tokendoctor.redact import mask_key, mask_then_truncate
 from tokendoctor.timefmt import http_date, iso
 
 METADATA_BASE_URL = "http://169.254.169.254/"
@@ -41,6 +41,9 @@ ROTATION_WINDOW_SECONDS = 5 * 60
 #: Share of ``--timeout`` the probe may spend, so the check reports before the run's deadline.
 BUDGET_SHARE = 0.7
 REQUIRED_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")
+#: Most attempts tokendoctor itself sends per request, whatever metadata_service_num_attempts says
+#: (botocore's default is 1; AWS_METADATA_SERVICE_NUM_ATTEMPTS=999999 once meant 1,400 requests in 2 s).
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,10 +190,15 @@ def _read_settings(ctx: Context) -> ImdsSettings:
     import botocore.session
     from botocore.utils import resolve_imds_endpoint_mode
 
+    from tokendoctor.botocore_env import unsafe_files
+
     disabled = ctx.env.get("AWS_EC2_METADATA_DISABLED", "false").lower() == "true"
     problem = None
     session = botocore.session.Session(profile=ctx.options.profile)
     try:
+        unsafe = unsafe_files(ctx.env)
+        if unsafe:  # botocore would read a FIFO, a device or a huge file whole
+            raise ValueError(f"{unsafe[0][1]} {unsafe[0][2]}")
         get = session.get_config_variable
         endpoint = get("ec2_metadata_service_endpoint")
         timeout, attempts = get("metadata_service_timeout"), get("metadata_service_num_attempts")
@@ -278,7 +286,7 @@ class _Run:
     def send(
         self, method: str, path: str, headers: dict[str, str], *, share: float = 1.0, retry: bool = True
     ) -> http.Response:
-        attempts = max(1, self.settings.num_attempts) if retry else 1
+        attempts = min(max(1, self.settings.num_attempts), MAX_ATTEMPTS) if retry else 1
         resp = http.Response(error="timeout")
         for _ in range(attempts):
             left = self.remaining()
@@ -438,7 +446,7 @@ def _json(resp: http.Response) -> Any:
     if not resp.ok or not resp.body:
         return None
     try:
-        return json.loads(resp.text)
+        return files.parse_json(resp.text)
     except ValueError:
         return None
 
@@ -462,7 +470,7 @@ def _role(ctx: Context, run: _Run, listing: http.Response, token: str | None, fi
         run.problems.append((path, _describe(resp)))
         return
     try:
-        doc = json.loads(resp.text)
+        doc = files.parse_json(resp.text)
     except ValueError:
         fields["credentials_status"] = "not-json"
         run.problems.append((path, "credential document is not JSON"))
@@ -492,7 +500,12 @@ def _role(ctx: Context, run: _Run, listing: http.Response, token: str | None, fi
     if creds.code is not None and creds.code != "Success":
         fields["credentials_status"] = "not-success"
         message = doc.get("Message")
-        run.problems.append((path, f"Code={creds.code}" + (f": {str(message)[:160]}" if message else "")))
+        run.problems.append(
+            (
+                path,
+                f"Code={creds.code}" + (f": {mask_then_truncate(ctx.redactor, str(message), 160)}" if message else ""),
+            )
+        )
     elif creds.missing_fields:
         fields["credentials_status"] = "incomplete"
         run.problems.append((path, "credential document lacks " + ", ".join(creds.missing_fields)))

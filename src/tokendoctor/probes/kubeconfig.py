@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.context import Context
 
 MAX_KUBECONFIG_BYTES = 1024 * 1024
@@ -80,20 +80,24 @@ def _paths(ctx: Context) -> list[str]:
 def _load(path: str, problems: list[str]) -> dict[str, Any] | None:
     import yaml
 
-    p = Path(os.path.expanduser(path))
     try:
-        if not p.exists():
+        text = files.read_text(os.path.expanduser(path), MAX_KUBECONFIG_BYTES)
+    except files.FileProblem as exc:
+        if exc.kind == "missing":
             return None
-        if not p.is_file():
+        if exc.kind in ("directory", "not-regular"):
             problems.append(f"{path} is not a regular file")
-            return None
-        if p.stat().st_size > MAX_KUBECONFIG_BYTES:
+        elif exc.kind == "too-large":
             problems.append(f"{path} is larger than {MAX_KUBECONFIG_BYTES // 1024} KiB")
-            return None
-        with p.open("rb") as fh:
-            text = fh.read(MAX_KUBECONFIG_BYTES + 1).decode("utf-8")
+        else:
+            problems.append(f"{path} {exc.problem}")
+        return None
+    except UnicodeError as exc:
+        problems.append(f"{path} cannot be read as YAML ({type(exc).__name__})")
+        return None
+    try:
         doc = yaml.safe_load(text)
-    except (OSError, UnicodeError, yaml.YAMLError) as exc:
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: YAML nested deeper than the stack
         problems.append(f"{path} cannot be read as YAML ({type(exc).__name__})")
         return None
     return doc if isinstance(doc, dict) else None

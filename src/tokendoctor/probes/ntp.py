@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.context import Context
 
 AMAZON_TIME_SYNC = "169.254.169.123"
@@ -122,12 +123,9 @@ def _port(raw: str, spec: str) -> int:
 
 
 def _read_small(ctx: Context, path: str) -> str | None:
-    p = ctx.path(path)
     try:
-        if not p.is_file() or p.stat().st_size > _MAX_CONF_BYTES:
-            return None
-        return p.read_bytes().decode("utf-8", "replace")
-    except OSError:
+        return files.read_text(ctx.path(path), _MAX_CONF_BYTES, errors="replace")
+    except files.FileProblem:
         return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.context import Context
 from tokendoctor.probes.ci import CiPlatform
 from tokendoctor.probes.ci import detect as detect_ci
@@ -43,9 +44,8 @@ class Platform:
 
 def _read(ctx: Context, path: str) -> str | None:
     try:
-        with ctx.path(path).open("rb") as fh:
-            return fh.read(256).decode("ascii", "replace").strip()
-    except OSError:
+        return files.read_bytes(ctx.path(path), 256, head=True).decode("ascii", "replace").strip()
+    except files.FileProblem:
         return None
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tokendoctor import files
 from tokendoctor.context import Context
 
 KERNEL_KEY = "clock.kernel"
@@ -299,16 +300,16 @@ def ptp(ctx: Context) -> Source:
     names = {}
     for path in sorted(glob.glob(str(ctx.path("/sys/class/ptp") / "ptp*" / "clock_name"))):
         try:
-            names[Path(path).parent.name] = Path(path).read_text(encoding="utf-8", errors="replace").strip()[:64]
-        except OSError:
+            names[Path(path).parent.name] = files.read_text(path, 4096, errors="replace", head=True).strip()[:64]
+        except files.FileProblem:
             continue
     if not devices and not names:
         return Source(kind="ptp", available=False, reason="no PTP hardware clock (/dev/ptp*)")
     ena = "ptp_ena" in devices or any(n.startswith("ena") for n in names.values())
     conf_text = ""
     for conf in ("/etc/chrony/chrony.conf", "/etc/chrony.conf"):
-        with contextlib.suppress(OSError):
-            conf_text += ctx.path(conf).read_text(encoding="utf-8", errors="replace")[:262144]
+        with contextlib.suppress(files.FileProblem):
+            conf_text += files.read_text(ctx.path(conf), 262144, errors="replace", head=True)
     used = any(line.split("#", 1)[0].split()[:2] == ["refclock", "PHC"] for line in conf_text.splitlines())
     facts = {"devices": devices, "clock_names": names, "ena": ena, "chrony_refclock_phc": used}
     what = ("ENA PTP hardware clock present" if ena else "PTP hardware clock present") + (

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tokendoctor.models import RankedCause, Report
+from tokendoctor.models import CheckResult, RankedCause, Report
+from tokendoctor.redact import neutralise
 from tokendoctor.timefmt import relative, span
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "bold green"}
@@ -74,9 +76,26 @@ def _links_table(console: Console, lifetime: dict[str, Any]) -> None:
         console.print(escape(f"Presigned URLs signed now stay valid: {head} ({lifetime['presigned_url_basis']})"))
 
 
+def _neutral(value: Any) -> Any:
+    """Every string in a report with its control characters neutralised (see :func:`redact.neutralise`)."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dict):
+        return {_neutral(k): _neutral(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_neutral(v) for v in value)
+    if isinstance(value, (RankedCause, CheckResult)):
+        return replace(value, **{f.name: _neutral(getattr(value, f.name)) for f in fields(value)})
+    return value
+
+
 def render(report: Report, *, color: bool = False, width: int | None = None, verbose: bool = False, **_: Any) -> str:
     """Prose lines are soft-wrapped (a pipe or a CI log gets whole lines); tables fit ``width``
-    (the terminal's when it is one, else 100 columns)."""
+    (the terminal's when it is one, else 100 columns).  Text from outside never reaches the terminal
+    raw: every string of the report is neutralised here, in one place."""
+    report = replace(
+        report, causes=_neutral(report.causes), checks=_neutral(report.checks), sections=_neutral(report.sections)
+    )
     buf = io.StringIO()
     if width is None:
         width = shutil.get_terminal_size((100, 24)).columns if color else 100

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokendoctor import chain as _chain
+from tokendoctor import files
 from tokendoctor.chain.model import ChainAnalysis, pick_winner
 from tokendoctor.context import Context
 from tokendoctor.limits import NOT_REFRESHABLE_METHODS
@@ -48,7 +49,8 @@ def _profiles(analysis: Any) -> dict[str, dict[str, str]]:
         name: dict(cfg) for name, cfg in (analysis.full_config.get("profiles") or {}).items()
     }
     try:
-        creds = raw_config_parse(analysis.credentials_file) if analysis.credentials_file else {}
+        usable = analysis.credentials_file and not files.problem(analysis.credentials_file)
+        creds = raw_config_parse(analysis.credentials_file) if usable else {}
     except Exception:  # noqa: BLE001 - an unreadable file is already a TD205 of the credentials check
         creds = {}
     for name, section in creds.items():
@@ -66,6 +68,8 @@ def _java_v1_profiles(env: Mapping[str, str], home: Any) -> tuple[str, dict[str,
     candidates = [Path(override)] if override else [Path(home) / ".aws" / "credentials", Path(home) / ".aws" / "config"]
     for path in candidates:
         if path.is_file():
+            if files.problem(path):  # too large for botocore's whole-file read: no profiles
+                return str(path), {}
             try:
                 parsed = raw_config_parse(str(path))
             except Exception:  # noqa: BLE001 - unreadable: no profiles, the credentials check reports the file

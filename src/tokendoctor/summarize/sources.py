@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokendoctor import files
+
 MAX_REPORT_BYTES = 4 * 1024 * 1024
 """A check report is a few KiB; anything far larger is not one."""
 S3_IN_FLIGHT = 8
@@ -42,22 +44,16 @@ def _wanted(filename: str) -> bool:
 
 def _read_file(path: str, max_bytes: int) -> Item:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        return Item(path, error=exc.strerror or str(exc))
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return Item(path, error="not a regular file")
-        if info.st_size > max_bytes:
-            return Item(path, error=f"larger than {max_bytes} bytes")
-        try:
-            data = fh.read(max_bytes + 1)
-        except OSError as exc:
-            return Item(path, error=exc.strerror or str(exc))
-    if len(data) > max_bytes:
-        return Item(path, error=f"larger than {max_bytes} bytes")
-    return Item(path, data=data)
+        return Item(path, data=files.read_bytes(path, max_bytes, follow_symlinks=False))
+    except files.FileProblem as exc:
+        reason = {
+            "not-regular": "not a regular file",
+            "directory": "not a regular file",
+            "symlink": "symbolic link: not followed",
+            "too-large": f"larger than {max_bytes} bytes",
+            "missing": "No such file or directory",
+        }.get(exc.kind, exc.problem.removeprefix("cannot be read (").removesuffix(")"))
+        return Item(path, error=reason)
 
 
 def _walk(root: str, max_bytes: int, depth: int = 0) -> Iterator[Item]:
