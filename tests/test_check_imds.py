@@ -17,6 +17,7 @@ from tests.conftest import Machine, codes
 from tests.instance_helpers import DMI, botocore_creds, by_code, ctx_for, now, row
 from tests.servers import imds as emu
 from tests.servers.imds import Blackhole, ImdsServer
+from tests.servers.moto import moto_server
 from tokendoctor.chain import analyse as chain
 from tokendoctor.checks import credentials
 from tokendoctor.checks import imds as imds_check
@@ -299,13 +300,8 @@ def test_invalid_endpoint_mode_is_reported_not_raised(machine: Machine, imds: Im
 
 
 def test_moto_server_as_a_second_imds_peer(machine: Machine) -> None:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        ctx = ctx_for(machine, f"http://{host}:{port}/")
+    with moto_server() as url:
+        ctx = ctx_for(machine, f"{url}/")
         result = imds_check.check(ctx)
         data = result.data
         # moto serves a token, the role "default-role" and a day-long credential document
@@ -314,8 +310,6 @@ def test_moto_server_as_a_second_imds_peer(machine: Machine) -> None:
         assert data["credentials"]["seconds_remaining"] > 20 * 3600
         assert codes(result) == []
         assert botocore_creds(ctx).method == chain(ctx).method == "iam-role"
-    finally:
-        server.stop()
 
 
 # --------------------------------------------------------------------- CLI

@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import NOW, Machine, codes
 from tests.servers.imds import Blackhole
+from tests.servers.moto import moto_server
 from tests.servers.sts import StsStub
 from tokendoctor.chain import live as probe_sts
 from tokendoctor.checks import clock, live
@@ -34,13 +35,8 @@ TOKEN = "live-session-token-MARKER-do-not-print-0202"
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ import pytest
 from tests.conftest import Machine
 from tests.servers.container import AUTH, ContainerServer
 from tests.servers.imds import ImdsServer
+from tests.servers.moto import moto_server
 from tests.servers.ntp import NtpResponder
 from tests.servers.sts import StsStub
 from tests.test_check_process import _describe, _session_env
@@ -581,16 +582,9 @@ def td510(m: Machine, s: Setup) -> None:
 
 @contextlib.contextmanager
 def _moto(m: Machine) -> Iterator[None]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        m.env.update(AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_DEFAULT_REGION="us-east-1")
+    with moto_server() as url:
+        m.env.update(AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION="us-east-1")
         yield
-    finally:
-        server.stop()
 
 
 # ------------------------------------------------------------------ TD9xx tokendoctor itself

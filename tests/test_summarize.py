@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from tests.fleet_reports import dumps, report
+from tests.servers.moto import moto_server
 from tokendoctor.cli import main
 from tokendoctor.summarize.fleet import Fleet, host_name, parse_report
 
@@ -155,13 +156,8 @@ def test_unreadable_names_are_bounded(capsys: pytest.CaptureFixture[str]) -> Non
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
