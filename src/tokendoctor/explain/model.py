@@ -69,6 +69,8 @@ class Explanation:
     confirm: tuple[str, ...]
     status: ExplainStatus
     exit_code: int
+    deadline_reached: bool = False
+    """True when ``--timeout`` ran out before the whole text was read: the answer is what was found so far."""
 
     @property
     def recognised(self) -> bool:

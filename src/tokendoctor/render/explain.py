@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import re
 from typing import Any
 
 from rich.console import Console
@@ -16,6 +18,38 @@ from tokendoctor.timefmt import span
 
 SCHEMA_VERSION = 1
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "unrecognised": "bold"}
+DEADLINE_NOTE = (
+    "The --timeout deadline ran out before the whole text was read: this is what was found so far "
+    "(give a longer --timeout, or paste only the lines around the error)."
+)
+# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides: pasted text must not
+# move the cursor, change colours, set the window title or reorder what the terminal shows.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), never sent to the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def _neutral(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_neutral(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _neutral(v) for k, v in value.items()}
+    return value
+
+
+def _neutral_explanation(explanation: Explanation) -> Explanation:
+    """Every string that came from the pasted text, neutralised (the catalogue's own text is left alone)."""
+    error = dataclasses.replace(
+        explanation.error,
+        **{f.name: _neutral(getattr(explanation.error, f.name)) for f in dataclasses.fields(explanation.error)},
+    )
+    causes = tuple(dataclasses.replace(c, evidence=_neutral(c.evidence)) for c in explanation.causes)
+    return dataclasses.replace(explanation, error=error, causes=causes)
 
 
 def document(explanation: Explanation) -> dict[str, Any]:
@@ -29,6 +63,7 @@ def document(explanation: Explanation) -> dict[str, Any]:
         "error": explanation.error.to_dict(),
         "causes": [c.to_dict() for c in explanation.causes],
         "confirm": list(explanation.confirm),
+        "deadline_reached": explanation.deadline_reached,
     }
 
 
@@ -42,7 +77,10 @@ def render_text(
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
     out = console.print
+    explanation = _neutral_explanation(explanation)
     err = explanation.error
+    if explanation.deadline_reached:
+        out(f"[yellow]{escape(DEADLINE_NOTE)}[/]")
     if not explanation.recognised:
         out("[bold]Not recognised:[/] no AWS credential, token or clock error found in this text.")
         out("Paste the whole message (the line with the error code and the request id), or run `tokendoctor check`.")
