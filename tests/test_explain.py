@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from tokendoctor.cli import cli, main
-from tokendoctor.explain import MAX_INPUT_CHARS, explain, scrub
+from tokendoctor.explain import MAX_INPUT_CHARS, READ_MARGIN_CHARS, explain, scrub
 from tokendoctor.timefmt import parse_time
 
 CORPUS = Path(__file__).parent / "corpus" / "explain"
@@ -387,8 +387,10 @@ def test_non_utf8_stdin_is_replaced_not_fatal(monkeypatch, capsys):
     assert (doc["error"]["family"], doc["error"]["operation"]) == ("RequestExpired", "DescribeInstances")
 
 
-def test_only_the_first_mebibyte_is_read(monkeypatch, capsys):
-    late = b"x" * MAX_INPUT_CHARS + b"\nAn error occurred (ExpiredToken) when calling the GetObject operation: expired"
+@pytest.mark.parametrize("filler", [MAX_INPUT_CHARS, MAX_INPUT_CHARS + READ_MARGIN_CHARS])
+def test_only_the_first_mebibyte_is_explained(monkeypatch, capsys, filler):
+    """Masked first, then cut to a MiB: an error past the first MiB of (masked) text is not read."""
+    late = b"x " * (filler // 2) + b"\nAn error occurred (ExpiredToken) when calling the GetObject operation: expired"
     _stdin(monkeypatch, late)
     assert main(["explain", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "unrecognised"
