@@ -37,6 +37,8 @@ class ErrorFacts:
     """For an expired presigned URL: when it stopped being valid."""
     clues: tuple[str, ...]
     """Context words found (``instance-metadata``, ``assume-role``, ``sso``, ...) that steer the ranking."""
+    presigned: dict[str, Any] | None = None
+    """A presigned URL in the text: ``signed_at``, ``lifetime_seconds``, ``expires_at``, ``signed_with``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class ErrorFacts:
             "max_skew_seconds": self.max_skew_seconds,
             "expires_at": self.expires_at,
             "clues": list(self.clues),
+            "presigned": self.presigned,
         }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from tokendoctor.explain import presigned
 from tokendoctor.explain.model import Category, ErrorFacts
 from tokendoctor.timefmt import iso, parse_time, sigv4_time_message
 
@@ -57,6 +58,31 @@ _CODE_ALT = "|".join(sorted(_FAMILIES, key=len, reverse=True))
 # Messages that identify the family when no code is printed (Java v2, SSO, provider chains).
 # Order matters: first match wins.
 _MESSAGE_FAMILY_PATTERNS: tuple[tuple[str, str, Category], ...] = (
+    # issue 11: texts from public bug reports (tests/corpus/explain/SOURCES.md cites each)
+    (
+        r"Token expired: current date/time \d{1,20} must be before the expiration date/time ?\d{1,20}|"
+        r"web identity token that was passed is expired",
+        "WebIdentityTokenExpired",
+        "expired",
+    ),
+    (r"The retrieved credentials have already expired", "RetrievedCredentialsExpired", "expired"),
+    (
+        r"exceeds the 1 hour session limit for roles assumed by role chaining",
+        "RoleChainingSessionLimit",
+        "other",
+    ),
+    (r"DurationSeconds exceeds the MaxSessionDuration set for this role", "MaxSessionDurationExceeded", "other"),
+    (
+        r"getting credentials: exec: executable [\w./-]{1,200} failed|aws eks get-token[^\n]{0,200}(?:error|failed)",
+        "EKSExecCredentialsFailed",
+        "other",
+    ),
+    (r"You must be logged in to the server \((?:Unauthorized|the server has asked)", "EKSUnauthorized", "other"),
+    (
+        r"expiresAt[^\n]{0,200}(?:invalid RFC-?3339|as \"2006-01-02T15:04:05Z07:00\"|cannot parse)",
+        "SSOCacheUnreadable",
+        "other",
+    ),
     (r"Signature expired: \d{8}T\d{6}Z is now earlier than", "SignatureExpired", "clock"),
     (r"Signature not yet current: \d{8}T\d{6}Z is still later than", "SignatureNotYetCurrent", "clock"),
     (
@@ -107,6 +133,19 @@ _MESSAGE_FAMILY_PATTERNS: tuple[tuple[str, str, Category], ...] = (
     (r"Could not load credentials from any providers|CredentialsProviderError", "NoCredentials", "no-credentials"),
     (r"Missing credentials in config|CredentialsError: Missing credentials", "NoCredentials", "no-credentials"),
     (r"Error when retrieving credentials from", "CredentialRetrievalError", "no-credentials"),
+)
+# Families whose message says more than the code printed with it (``ExpiredTokenException: Token expired:
+# current date/time ...`` is the web identity token, not the session).
+_MESSAGE_WINS = frozenset(
+    {
+        "WebIdentityTokenExpired",
+        "RetrievedCredentialsExpired",
+        "RoleChainingSessionLimit",
+        "MaxSessionDurationExceeded",
+        "EKSExecCredentialsFailed",
+        "EKSUnauthorized",
+        "SSOCacheUnreadable",
+    }
 )
 _MESSAGE_FAMILIES: tuple[tuple[re.Pattern[str], str, Category], ...] = tuple(
     (re.compile(p, re.IGNORECASE), fam, cat) for p, fam, cat in _MESSAGE_FAMILY_PATTERNS
@@ -481,6 +520,7 @@ def parse(text: str, stop: Callable[[], bool] = _never) -> ErrorFacts:
     direction: Literal["ahead", "behind"] | None = None
     clues: tuple[str, ...] = ()
     key: re.Match[str] | None = None
+    url: presigned.PresignedUrl | None = None
 
     def facts() -> ErrorFacts:
         return ErrorFacts(
@@ -499,8 +539,9 @@ def parse(text: str, stop: Callable[[], bool] = _never) -> ErrorFacts:
             skew_seconds=skew,
             skew_direction=direction,
             max_skew_seconds=times.max_skew,
-            expires_at=iso(times.expires),
+            expires_at=iso(times.expires or (url.expires_at if url else None)),
             clues=clues,
+            presigned=url.to_dict() if url else None,
         )
 
     if stop():
@@ -555,7 +596,7 @@ def parse(text: str, stop: Callable[[], bool] = _never) -> ErrorFacts:
     if code in _FAMILIES:
         family, category = _FAMILIES[code]
     by_message = next(((fam, cat) for pattern, fam, cat in _MESSAGE_FAMILIES if pattern.search(text)), None)
-    if by_message and family is None:
+    if by_message and (family is None or by_message[0] in _MESSAGE_WINS):
         family, category = by_message
     elif by_message and by_message[1] == "clock":
         # a time message ("Signature expired: ...") makes SignatureDoesNotMatch, InvalidSignatureException
@@ -563,6 +604,10 @@ def parse(text: str, stop: Callable[[], bool] = _never) -> ErrorFacts:
         category = "clock"
     if code == "AccessDenied" and re.search(r"Request has expired", text):
         family, category = "PresignedUrlExpired", "expired"
+    url = presigned.read(text)
+    if url is not None and family in ("ExpiredToken", "PresignedUrlExpired") and url.temporary is not False:
+        # ExpiredToken on a presigned URL: the session that signed it ended before the URL's own expiry
+        family = "PresignedUrlSessionExpired" if family == "ExpiredToken" else family
     if stop():
         return facts()
 
