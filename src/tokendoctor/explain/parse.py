@@ -352,6 +352,7 @@ _SERVICE_ALIASES = {
     "dynamodbv2": "dynamodb",
     "simplequeueservice": "sqs",
     "sqs": "sqs",
+    "queue": "sqs",  # SQS's legacy endpoint, queue.amazonaws.com
     "simplenotificationservice": "sns",
     "elasticloadbalancingv2": "elbv2",
     "elasticloadbalancing": "elb",
@@ -440,7 +441,7 @@ def _service_from_host(text: str) -> str | None:
         label = labels[-1]
         if label.startswith("s3-") or label == "s3":
             return "s3"
-        return label
+        return _SERVICE_ALIASES.get(label, label)
     return None
 
 

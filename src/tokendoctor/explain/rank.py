@@ -65,6 +65,9 @@ _FAMILY_BOOST: dict[str, dict[str, int]] = {
     "PresignedUrlExpired": {"TD523": 200, "TD401": 30},
     "PresignedUrlSessionExpired": {"TD524": 200},
 }
+# The catalogue's severity is the default; a text that says the call failed raises a warning-level
+# cause to an error (role chaining is a warning in `check`, where nothing has failed yet).
+_RAISED: dict[str, frozenset[str]] = {"RoleChainingSessionLimit": frozenset({"TD505"})}
 # Signs in a text that credentials (not the request's timestamp) expired.
 _CREDENTIAL_SIGNS = frozenset(
     {"instance-metadata", "container", "web-identity", "sso", "assume-role", "environment", "profile-file", "mfa"}
@@ -134,7 +137,7 @@ def rank(facts: ErrorFacts) -> list[RankedCause]:
             RankedCause(
                 code=code,
                 name=entry.name,
-                severity=entry.severity,
+                severity="error" if code in _RAISED.get(facts.family or "", ()) else entry.severity,
                 title=_title(code),
                 why=entry.why,
                 evidence=_evidence(facts, code),
