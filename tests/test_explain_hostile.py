@@ -184,8 +184,9 @@ def test_mask_then_truncate_masks_before_it_cuts():
     text = "x" * 10 + SECRET + "y" * 30
     cut = mask_then_truncate(redactor, text, 20)
     assert cut == "x" * 10 + "****" + "y" * 5 + "…"  # cutting first would have left "tdLeakMar"
-    assert mask_then_truncate(None, "short", 20) == "short"
-    assert "aws_session_token=****" in mask_then_truncate(None, "aws_session_token=" + SECRET + " tail" * 50, 40)
+    assert mask_then_truncate(Redactor(), "short", 20) == "short"
+    keyed = mask_then_truncate(Redactor(), "aws_session_token=" + SECRET + " tail" * 50, 40)
+    assert "aws_session_token=****" in keyed and SECRET[:6] not in keyed
 
 
 def test_a_token_cut_at_the_read_limit_is_dropped_not_half_shown(monkeypatch, capsys):
@@ -250,11 +251,27 @@ def test_closed_stdin_is_a_usage_error():
     ]
 
 
-@pytest.mark.parametrize("command", [["explain", "ExpiredToken: expired"], ["check", "--offline", "--timeout", "3"]])
-def test_closed_stdout_is_a_one_line_error(command):
+@pytest.mark.parametrize(
+    ("command", "codes"),
+    [(["explain", "ExpiredToken: expired"], {1}), (["check", "--offline", "--timeout", "3"], {0, 1})],
+)
+def test_closed_stdout_is_one_line_on_stderr_and_the_exit_code_still_tells(command, codes):
     result = _cli(*command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1))
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == ["tokendoctor: error: cannot write the report: stdout is closed"]
+    assert result.returncode in codes, result.stderr
+    assert result.stderr.strip().splitlines() == ["tokendoctor: stdout is closed; the report was not written"]
+
+
+def test_a_closed_pipe_is_quiet(tmp_path):
+    """`tokendoctor explain ... | head -c 1`: no traceback, no 'Exception ignored' at exit."""
+    text = "An error occurred (ExpiredToken) when calling the GetObject operation: expired"
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "tokendoctor", "explain", text], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert producer.stdout is not None and producer.stderr is not None
+    producer.stdout.close()  # the reader went away before a byte was read
+    err = producer.stderr.read().decode()
+    assert producer.wait(timeout=30) == 1
+    assert "Traceback" not in err and "Exception ignored" not in err
 
 
 def test_a_pipe_that_never_closes_is_cut_at_the_deadline():
