@@ -586,3 +586,13 @@ def test_corpus_sources_are_cited():
     sources = (CORPUS / "SOURCES.md").read_text()
     for name in EXPECTED:
         assert f"`{name}`" in sources, name
+
+
+def test_a_presigned_url_pasted_alone_says_what_ends_it_and_when():
+    url = PRESIGNED_SESSION_ENDED.split("\n", 1)[0].removeprefix("curl '").rstrip("'")
+    alone = explain(url)
+    assert (alone.error.family, alone.error.category) == ("PresignedUrl", "other")
+    assert [c.code for c in alone.causes][:2] == ["TD524", "TD523"]
+    assert alone.causes[0].evidence["url_expires_at"] == "2024-03-08T10:00:00Z"
+    long_term = explain(url.replace("ASIAEXAMPLE00000WXYZ", "AKIAEXAMPLE00000WXYZ").split("&X-Amz-Security-Token")[0])
+    assert [c.code for c in long_term.causes][:1] == ["TD523"] and "TD524" not in [c.code for c in long_term.causes]

@@ -303,3 +303,16 @@ def test_no_text_before_the_deadline_is_a_usage_error():
 def test_timeout_must_be_positive(capsys):
     assert main(["explain", "--timeout", "0", "ExpiredToken: x"]) == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+def test_a_large_input_under_a_short_timeout_ends_with_the_deadline_note(tmp_path):
+    big = tmp_path / "big.log"
+    big.write_text("An error occurred (ExpiredToken) when calling the GetObject operation: expired\n" + "x " * 520_000)
+    with big.open("rb") as stdin:
+        result = _cli("explain", "--json", "--timeout", "0.2", stdin=stdin.fileno())
+    doc = json.loads(result.stdout)
+    assert doc["deadline_reached"] is True and result.returncode in (0, 1)
+    assert "Traceback" not in result.stderr
+    with big.open("rb") as stdin:
+        text = _cli("explain", "--timeout", "0.2", stdin=stdin.fileno())
+    assert text.stdout.startswith("The --timeout deadline ran out before the whole text was read")

@@ -609,6 +609,9 @@ def parse(text: str, stop: Callable[[], bool] = _never) -> ErrorFacts:
     if url is not None and family in ("ExpiredToken", "PresignedUrlExpired") and url.temporary is not False:
         # ExpiredToken on a presigned URL: the session that signed it ended before the URL's own expiry
         family = "PresignedUrlSessionExpired" if family == "ExpiredToken" else family
+    elif url is not None and family is None and url.expires_at is not None:
+        # a presigned URL pasted alone: what can end it, and when
+        family, category = "PresignedUrl", "other"
     if stop():
         return facts()
 

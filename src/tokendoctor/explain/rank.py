@@ -120,6 +120,9 @@ def rank(facts: ErrorFacts) -> list[RankedCause]:
         boosts.append(_FAMILY_BOOST.get(facts.family or "", {}))
     if facts.category != "clock" and facts.skew_seconds is not None:
         boosts.append({"TD503": 100, "TD401": 90, "TD402": 80})
+    if facts.family == "PresignedUrl":  # a URL alone: its own lifetime, and the session that signed it
+        temporary = (facts.presigned or {}).get("signed_with") == "temporary-session"
+        boosts.append({"TD524": 150, "TD523": 100} if temporary else {"TD523": 100})
     if facts.family == "RequestExpired" and not _CREDENTIAL_SIGNS.intersection(facts.clues):
         # AWS documents RequestExpired first as a request timestamp outside the allowed window (the clock,
         # or a request held too long); with no sign of expired credentials in the text, the clock leads.
