@@ -114,8 +114,17 @@ def render_text(
                 + (f", AWS allows {err.max_skew_seconds} s)" if err.max_skew_seconds else ")")
             )
         )
-    if err.expires_at:
+    if err.expires_at and (not err.presigned or err.family == "PresignedUrlExpired"):
         out(escape(f"  expired at {err.expires_at}" + (f", AWS's time {err.server_time}" if err.server_time else "")))
+    if err.presigned:
+        url = err.presigned
+        parts = [
+            f"signed at {url['signed_at']}" if url.get("signed_at") else "",
+            f"lifetime {span(url['lifetime_seconds'], precise=True)}" if url.get("lifetime_seconds") else "",
+            f"valid until {url['expires_at']}" if url.get("expires_at") else "",
+            f"signed with a {url['signed_with'].replace('-', ' ')}" if url.get("signed_with") else "",
+        ]
+        out(escape("  presigned URL: " + ", ".join(p for p in parts if p)))
     if verbose and err.clues:
         out(escape(f"  clues: {', '.join(err.clues)}"))
     out()
