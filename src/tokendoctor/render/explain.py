@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from tokendoctor import __version__
+from tokendoctor import __version__, redact
 from tokendoctor.explain.model import Explanation
 from tokendoctor.render.text import print_causes
 from tokendoctor.timefmt import span
@@ -22,14 +22,15 @@ DEADLINE_NOTE = (
     "The --timeout deadline ran out before the whole text was read: this is what was found so far "
     "(give a longer --timeout, or paste only the lines around the error)."
 )
-# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides: pasted text must not
-# move the cursor, change colours, set the window title or reorder what the terminal shows.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Beyond redact.neutralise's control characters: the Unicode bidirectional overrides, which reorder what
+# a terminal shows; and tab/newline, since every field of a pasted text is shown on one line.
+_EXTRA = re.compile(r"[\t\n\u202a-\u202e\u2066-\u2069]")
 
 
 def neutralise(text: str) -> str:
     """``text`` with every control character shown as an escape (``\\x1b``), never sent to the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    text = redact.neutralise(text)
+    return _EXTRA.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def _neutral(value: Any) -> Any:
