@@ -1,5 +1,6 @@
 """`tokendoctor explain` throughput (a benchmark, not a test): the corpus, and 1 MiB inputs shaped to
-make careless regexes quadratic (the input is capped at 1 MiB, so these are the worst case).
+make careless regexes quadratic (the input is capped at 1 MiB, so these are the worst case), including
+the inputs issue 9 measured.  tests/test_explain_hostile.py holds the linearity (by ratio).
 
 Usage::
 
@@ -33,6 +34,15 @@ def cases() -> dict[str, str]:
         "1 MiB of 'aws '": ("aws " * 262144)[:MAX_INPUT_CHARS],
         '1 MiB of "requestId: \'"': ("requestId: '" * 90000)[:MAX_INPUT_CHARS],
         "1 MiB single line of words": ("x " * 524288)[:MAX_INPUT_CHARS],
+        # issue 9's inputs, grown to the cap (16 s, 19 s and > 60 s at their original sizes before)
+        "<Code> + 1 MiB of spaces": "<Code>" + " " * MAX_INPUT_CHARS + "x",
+        "1 MiB of 'code:'": ("code:" * 210000)[:MAX_INPUT_CHARS],
+        "ExpiredToken + 1 MiB of newlines": "ExpiredToken" + "\n" * MAX_INPUT_CHARS,
+        "1 MiB of 'The SSO session '": ("The SSO session " * 65536)[:MAX_INPUT_CHARS],
+        "1 MiB of 'The config profile ('": ("The config profile (" * 52429)[:MAX_INPUT_CHARS],
+        "1 MiB of 'a.' (a dotted host)": ("a." * 524288)[:MAX_INPUT_CHARS],
+        "1 MiB of '<SessionToken>'": ("<SessionToken>" * 74899)[:MAX_INPUT_CHARS],
+        "1 MiB of aws option lines": ("aws --a b --c d --e f --g h x\n" * 36000)[:MAX_INPUT_CHARS],
     }
 
 

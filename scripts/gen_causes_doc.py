@@ -23,6 +23,11 @@ def _where(check: str) -> str:
             "`tokendoctor run` and `tokendoctor.diagnose(session)`); tested in `tests/test_hook.py` "
             "and `tests/test_run.py`."
         )
+    if check == "explain":
+        return (
+            "Emitted by: explain (read from pasted error text by `src/tokendoctor/explain/`, no check "
+            "emits it); tested in `tests/test_explain.py` (EXPLAIN_RANKING)."
+        )
     if check == "runner":
         return (
             "Emitted by: the runner (`src/tokendoctor/runner.py`); tested in `tests/test_ranking.py` "

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from tokendoctor.cli import cli, main
-from tokendoctor.explain import MAX_INPUT_CHARS, explain, scrub
+from tokendoctor.explain import MAX_INPUT_CHARS, READ_MARGIN_CHARS, explain, scrub
 from tokendoctor.timefmt import parse_time
 
 CORPUS = Path(__file__).parent / "corpus" / "explain"
@@ -89,7 +89,7 @@ EXPECTED: dict[str, tuple] = {
     ),
     "python-mfa-refresh.txt": ("MFARequired", None, None, "python", None, None, None, "TD209"),
     "python-web-identity-expired.txt": (
-        "ExpiredTokenException",
+        "WebIdentityTokenExpired",  # the message names the web identity token (issue 11); code ExpiredTokenException
         None,
         "AssumeRoleWithWebIdentity",
         "python",
@@ -158,7 +158,7 @@ EXPECTED: dict[str, tuple] = {
         "334f1126-6632-4a95-afbe-987edcc34246",
         400,
         None,
-        "TD202",
+        "TD401",  # RequestExpired with no sign of expired credentials: the clock first (issue 11)
     ),
     "js-v3-sqs-expired-token.txt": (
         "ExpiredToken",
@@ -201,19 +201,150 @@ EXPECTED: dict[str, tuple] = {
         "7QF1B9X3K2M8P4RS",
         None,
         None,
-        "TD202",
+        "TD523",
     ),
     "s3-raw-http-expired-token-with-secrets.txt": (
-        "ExpiredToken",
+        "PresignedUrlSessionExpired",  # ExpiredToken on a presigned GET signed by a session (issue 11)
         "s3",
         None,
         None,
         "4B3F9C2A1D7E6F50",
         400,
         None,
-        "TD101",
+        "TD524",
     ),
     "unrecognised-connection-refused.txt": (None, None, None, "python", None, None, None, None),
+    # issue 11: real texts from public bug reports (SOURCES.md cites each)
+    "java-v2-web-identity-token-expired.txt": (
+        "WebIdentityTokenExpired",
+        "sts",
+        None,
+        "java-v2",
+        "22679931-6a1d-4db3-abd0-a189de181809",
+        400,
+        None,
+        "TD207",
+    ),
+    "python-web-identity-token-expired-orbit.txt": (
+        "WebIdentityTokenExpired",
+        None,
+        "AssumeRoleWithWebIdentity",
+        "python",
+        None,
+        None,
+        None,
+        "TD207",
+    ),
+    "eks-exec-aws-exit-255.txt": ("EKSExecCredentialsFailed", None, None, None, None, None, None, "TD520"),
+    "eks-kubectl-unauthorized.txt": ("EKSUnauthorized", None, None, None, None, None, None, "TD521"),
+    "cli-role-chaining-duration.txt": (
+        "RoleChainingSessionLimit",
+        None,
+        "AssumeRole",
+        "cli",
+        None,
+        None,
+        None,
+        "TD505",
+    ),
+    "go-v1-max-session-duration.txt": (
+        "MaxSessionDurationExceeded",
+        None,
+        None,
+        "go-v1",
+        "3ff3d68f-6d61-11e8-83f8-014ef402c6d5",
+        400,
+        None,
+        "TD522",
+    ),
+    "dotnet-retrieved-credentials-expired.txt": (
+        "RetrievedCredentialsExpired",
+        None,
+        None,
+        "dotnet",
+        None,
+        None,
+        None,
+        "TD304",
+    ),
+    "rust-sso-cache-rfc3339.txt": ("SSOCacheUnreadable", None, None, None, None, None, None, "TD525"),
+    "php-s3-presigned-request-has-expired.txt": (
+        "PresignedUrlExpired",
+        None,
+        None,
+        None,
+        "E4952EE21FC53CD9",
+        None,
+        None,
+        "TD523",
+    ),
+    # tools built on the SDKs (Serverless, Pulumi, Terraform, Airflow, Athena JDBC, luigi)
+    "serverless-recoverable-expired-token.txt": ("ExpiredToken", None, None, None, None, None, None, "TD202"),
+    "pulumi-s3-backend-expired-token.txt": (
+        "ExpiredToken",
+        None,
+        None,
+        "go-v1",
+        "Y45095KT8PN4FZ82",
+        400,
+        None,
+        "TD202",
+    ),
+    "terraform-eks-wait-expired-token.txt": (
+        "ExpiredTokenException",
+        None,
+        None,
+        None,
+        "a16bb54f-d47d-4283-b431-70f06fb0112f",
+        403,
+        None,
+        "TD202",
+    ),
+    "terraform-provider-sts-expired-token.txt": (
+        "ExpiredToken",
+        "sts",
+        "GetCallerIdentity",
+        "go-v2",
+        "965f3755-14db-4dd7-b50c-c51ae59aa85b",
+        403,
+        None,
+        "TD202",
+    ),
+    "airflow-sqs-invalid-client-token.txt": (
+        "InvalidClientTokenId",
+        "sqs",
+        None,
+        None,
+        "3016929b-9c59-56ca-9e92-dc14d7be036f",
+        None,
+        None,
+        "TD104",
+    ),
+    "athena-jdbc-expired-token.txt": ("ExpiredToken", None, None, None, None, None, None, "TD202"),
+    "luigi-assume-role-expired-token.txt": ("ExpiredToken", None, "AssumeRole", "python", None, None, None, "TD202"),
+}
+
+# An ExpiredToken answer to a presigned URL signed by a temporary session (built from the SigV4
+# query-auth parameters S3 documents; no public report pastes the URL and the answer together).
+PRESIGNED_SESSION_ENDED = (
+    "curl 'https://bucket.s3.amazonaws.com/report.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    "&X-Amz-Credential=ASIAEXAMPLE00000WXYZ%2F20240301%2Fus-east-1%2Fs3%2Faws4_request"
+    "&X-Amz-Date=20240301T100000Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host"
+    "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE0123456789abcdefABCDEF0123456789abcdef"
+    "&X-Amz-Signature=" + "ab12" * 16 + "'\n"
+    "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message>"
+    "<RequestId>7QF1B9X3K2M8P4RT</RequestId></Error>"
+)
+
+#: Explain-only causes (catalogue ``check="explain"``): each ranks first in `explain --json` for a
+#: realistic text (test_ranking.py's coverage test accepts these codes).
+EXPLAIN_RANKING: dict[str, str] = {
+    "TD520": "eks-exec-aws-exit-255.txt",
+    "TD521": "eks-kubectl-unauthorized.txt",
+    "TD522": "go-v1-max-session-duration.txt",
+    "TD523": "php-s3-presigned-request-has-expired.txt",
+    "TD524": "<PRESIGNED_SESSION_ENDED>",
+    "TD525": "rust-sso-cache-rfc3339.txt",
 }
 SECRET_MARKERS = (
     "ASIATDMARKER0000WXYZ",
@@ -387,8 +518,10 @@ def test_non_utf8_stdin_is_replaced_not_fatal(monkeypatch, capsys):
     assert (doc["error"]["family"], doc["error"]["operation"]) == ("RequestExpired", "DescribeInstances")
 
 
-def test_only_the_first_mebibyte_is_read(monkeypatch, capsys):
-    late = b"x" * MAX_INPUT_CHARS + b"\nAn error occurred (ExpiredToken) when calling the GetObject operation: expired"
+@pytest.mark.parametrize("filler", [MAX_INPUT_CHARS, MAX_INPUT_CHARS + READ_MARGIN_CHARS])
+def test_only_the_first_mebibyte_is_explained(monkeypatch, capsys, filler):
+    """Masked first, then cut to a MiB: an error past the first MiB of (masked) text is not read."""
+    late = b"x " * (filler // 2) + b"\nAn error occurred (ExpiredToken) when calling the GetObject operation: expired"
     _stdin(monkeypatch, late)
     assert main(["explain", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "unrecognised"
@@ -406,3 +539,60 @@ def test_empty_input_is_a_usage_error(monkeypatch, capsys, data):
 def test_unrecognised_text_exits_0(capsys):
     assert main(["explain", _text("unrecognised-connection-refused.txt")]) == 0
     assert capsys.readouterr().out.startswith("Not recognised:")
+
+
+@pytest.mark.parametrize("code", sorted(EXPLAIN_RANKING))
+def test_explain_only_cause_ranks_first(code, capsys):
+    source = EXPLAIN_RANKING[code]
+    text = PRESIGNED_SESSION_ENDED if source == "<PRESIGNED_SESSION_ENDED>" else _text(source)
+    assert main(["explain", "--json", text]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["causes"][0]["code"] == code
+
+
+def test_presigned_url_says_what_ended_first_and_when():
+    ended = explain(PRESIGNED_SESSION_ENDED)
+    assert ended.error.family == "PresignedUrlSessionExpired"
+    assert ended.error.presigned == {
+        "signed_at": "2024-03-01T10:00:00Z",
+        "lifetime_seconds": 604800,
+        "expires_at": "2024-03-08T10:00:00Z",
+        "signed_with": "temporary-session",
+    }
+    evidence = ended.causes[0].evidence
+    assert evidence["url_expires_at"] == "2024-03-08T10:00:00Z" and evidence["signed_with"] == "temporary-session"
+    assert "IQoJ" not in json.dumps(ended.error.to_dict())
+    own = explain(_text("php-s3-presigned-request-has-expired.txt"))
+    assert (own.error.expires_at, own.error.server_time) == ("2017-07-20T04:18:45Z", "2017-07-20T04:18:55Z")
+    assert own.error.presigned == {
+        "signed_at": None,
+        "lifetime_seconds": 300,
+        "expires_at": None,
+        "signed_with": None,
+    }
+
+
+def test_request_expired_ranks_credentials_first_when_the_text_shows_them():
+    text = (
+        "An error occurred (RequestExpired) when calling the DescribeInstances operation: Request has expired.\n"
+        "botocore.credentials Found credentials from IAM Role: app-role (InstanceMetadataProvider)"
+    )
+    assert explain(text).causes[0].code != "TD401"
+    assert explain(_text("go-v1-ec2-request-expired.txt")).causes[0].code == "TD401"
+
+
+def test_corpus_sources_are_cited():
+    sources = (CORPUS / "SOURCES.md").read_text()
+    for name in EXPECTED:
+        assert f"`{name}`" in sources, name
+
+
+def test_a_presigned_url_pasted_alone_says_what_ends_it_and_when():
+    url = PRESIGNED_SESSION_ENDED.split("\n", 1)[0].removeprefix("curl '").rstrip("'")
+    alone = explain(url)
+    assert (alone.error.family, alone.error.category) == ("PresignedUrl", "other")
+    assert [c.code for c in alone.causes][:2] == ["TD524", "TD523"]
+    assert alone.causes[0].evidence["url_expires_at"] == "2024-03-08T10:00:00Z"
+    long_term = explain(url.replace("ASIAEXAMPLE00000WXYZ", "AKIAEXAMPLE00000WXYZ").split("&X-Amz-Security-Token")[0])
+    assert [c.code for c in long_term.causes][:1] == ["TD523"] and "TD524" not in [c.code for c in long_term.causes]

@@ -959,8 +959,120 @@ _CAUSES: tuple[Cause, ...] = (
         ),
         fix="Re-run with a larger --timeout; if it still does not finish, look for a huge or blocking AWS config file.",
     ),
+    # ---- explain-only causes (issue 11): read from pasted error text; no check emits them
+    Cause(
+        code="TD520",
+        check="explain",
+        name="eks-exec-credentials-failed",
+        severity="error",
+        priority=20,
+        title="kubectl's exec plugin (aws eks get-token) could not get AWS credentials",
+        why=(
+            "The kubeconfig's users[].user.exec runs `aws eks get-token` (or aws-iam-authenticator) for a "
+            "token; that command failed (exit code 255 is the AWS CLI's 'could not get credentials'), so "
+            "kubectl sends no token at all. The cause is in the AWS credentials of the profile the exec "
+            "entry uses (its env AWS_PROFILE, or --profile in its args), not in Kubernetes."
+        ),
+        fix=(
+            "Run the exec command by hand to see its error: `aws eks get-token --cluster-name CLUSTER "
+            "--profile PROFILE` (PROFILE from `kubectl config view --minify -o "
+            "jsonpath='{.users[0].user.exec.env}'`), then `AWS_PROFILE=PROFILE tokendoctor check` and fix what "
+            "it reports (often `aws sso login --profile PROFILE`)."
+        ),
+    ),
+    Cause(
+        code="TD521",
+        check="explain",
+        name="eks-unauthorized",
+        severity="error",
+        priority=21,
+        title="The EKS cluster rejected the token kubectl sent (Unauthorized)",
+        why=(
+            "kubectl got a token, but the cluster did not accept it: the IAM principal that signed it has "
+            "no access entry (or aws-auth mapping) in this cluster, it is another principal than you think "
+            "(a different profile or role), or the token expired (15 minutes) or was signed with a clock "
+            "that is off."
+        ),
+        fix=(
+            "See which principal signs the token: `aws sts get-caller-identity --profile PROFILE` (the "
+            "exec entry's profile); grant it access: `aws eks create-access-entry --cluster-name CLUSTER "
+            "--principal-arn ARN` and `aws eks associate-access-policy ...` (or map it in the aws-auth "
+            "ConfigMap); check the clock with `tokendoctor check`."
+        ),
+    ),
+    Cause(
+        code="TD522",
+        check="explain",
+        name="duration-exceeds-max-session",
+        severity="error",
+        priority=22,
+        title="The requested session is longer than the role's MaxSessionDuration",
+        why=(
+            "AssumeRole (and AssumeRoleWithSAML/WebIdentity) fails with ValidationError when "
+            "DurationSeconds is above the role's MaxSessionDuration (1 hour unless raised, at most 12 "
+            "hours), so no credentials are issued at all."
+        ),
+        fix=(
+            "Ask for at most the role's maximum (`duration_seconds = 3600` in the profile, or the tool's "
+            "duration flag), or raise it: `aws iam update-role --role-name ROLE --max-session-duration "
+            "43200` (see it with `aws iam get-role --role-name ROLE --query Role.MaxSessionDuration`)."
+        ),
+    ),
+    Cause(
+        code="TD523",
+        check="explain",
+        name="presigned-url-expired",
+        severity="error",
+        priority=23,
+        title="The presigned URL's own lifetime (X-Amz-Expires) has passed",
+        why=(
+            "A presigned URL is valid from X-Amz-Date for X-Amz-Expires seconds; S3 answers AccessDenied "
+            "'Request has expired' after that, whatever the credentials that signed it."
+        ),
+        fix=(
+            "Generate a new URL when it is needed (not ahead of time), or sign it with a longer lifetime "
+            "(`aws s3 presign s3://BUCKET/KEY --expires-in SECONDS`, at most 7 days, and never longer "
+            "than the signing credentials live)."
+        ),
+    ),
+    Cause(
+        code="TD524",
+        check="explain",
+        name="presigned-url-outlived-session",
+        severity="error",
+        priority=24,
+        title="The presigned URL was signed with a temporary session that ended before the URL did",
+        why=(
+            "A presigned URL is only as good as the credentials that signed it: S3 answers ExpiredToken "
+            "once the session behind X-Amz-Security-Token ends, even if X-Amz-Expires has not passed "
+            "(a URL signed by a role, SSO or instance session lives at most as long as that session)."
+        ),
+        fix=(
+            "Sign URLs that must live long with credentials that outlive them: long-term keys of a "
+            "dedicated IAM user allowed only s3:GetObject on that bucket, or a role session at least as "
+            "long as X-Amz-Expires (DurationSeconds up to the role's MaxSessionDuration); or give the URL "
+            "a lifetime shorter than the session's remaining time."
+        ),
+    ),
+    Cause(
+        code="TD525",
+        check="explain",
+        name="sso-cache-unreadable-format",
+        severity="error",
+        priority=25,
+        title="The SSO token cache was written in a format this SDK cannot read",
+        why=(
+            "~/.aws/sso/cache/*.json is shared by every tool; one that wrote expiresAt as "
+            "'2021-12-11T07:18:18UTC' (old AWS CLI v2 builds) or with a local offset makes SDKs that "
+            "demand RFC 3339 UTC (Go, Rust, Terraform's provider) fail to load the token, although "
+            "`aws` itself still works."
+        ),
+        fix=(
+            "Update the AWS CLI v2 and log in again so the cache is rewritten in RFC 3339: "
+            "`aws sso login --profile PROFILE` (or delete the stale ~/.aws/sso/cache/*.json first)."
+        ),
+    ),
 )
-
 CAUSES: dict[str, Cause] = {c.code: c for c in _CAUSES}
 BY_NAME: dict[str, Cause] = {c.name: c for c in _CAUSES}
 

@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import re
+import select
 import sys
 import threading
 import time
@@ -349,29 +350,37 @@ def causes(as_json: bool) -> None:
     default=None,
     help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).",
 )
+@click.option(
+    "--timeout",
+    type=Duration(MAX_TIMEOUT),
+    default="5",
+    show_default=True,
+    help="Overall deadline, reading stdin included; when it runs out, what was found so far is shown.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the clues and the evidence behind each cause.")
 def explain(
-    text: tuple[str, ...], as_json: bool, fmt: str | None, fail_on: str, color: bool | None, verbose: bool
+    text: tuple[str, ...],
+    as_json: bool,
+    fmt: str | None,
+    fail_on: str,
+    timeout: float,
+    color: bool | None,
+    verbose: bool,
 ) -> None:
     """Explain an AWS error message, stack trace or log excerpt (TEXT, or '-' / nothing to read stdin)."""
-    from tokendoctor.explain import MAX_INPUT_CHARS
     from tokendoctor.explain import explain as run_explain
     from tokendoctor.render.explain import get_renderer as explain_renderer
 
-    if not text or text == ("-",):
-        stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO(sys.stdin.read(MAX_INPUT_CHARS).encode())
-        if not text and stdin.isatty():
-            raise click.UsageError(
-                "no error text: pass it as an argument, or pipe it on stdin (tokendoctor explain - < log.txt)"
-            )
-        data = stdin.read(MAX_INPUT_CHARS).decode("utf-8", errors="replace")
-    else:
-        data = " ".join(text)[:MAX_INPUT_CHARS]
+    deadline = _boundary().started + timeout  # counted from argument parsing, as check's
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    # stdin gets the deadline less a reserve, so text that arrived is still explained in time
+    data = _explain_input(text, deadline - min(1.0, timeout / 4))
     if not data.strip():
         raise click.UsageError("no error text: the input is empty")
-    result = run_explain(data, fail_on=fail_on)  # type: ignore[arg-type]
+    result = run_explain(data, fail_on=fail_on, stop=lambda: time.monotonic() >= deadline)  # type: ignore[arg-type]
     rendered = explain_renderer("json" if as_json else (fmt or "text"))(result, color=_color(color), verbose=verbose)
-    click.echo(_boundary().redactor.redact(rendered), nl=False)
+    _write(_boundary().redactor.redact(rendered))
     raise SystemExit(result.exit_code)
 
 
@@ -484,6 +493,56 @@ def _on_signals() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+
+def _explain_input(text: tuple[str, ...], deadline: float) -> str:
+    """The text to explain: the arguments, or stdin read until EOF, the size cap or the deadline."""
+    from tokendoctor.explain import MAX_INPUT_CHARS, READ_MARGIN_CHARS, drop_last_word
+
+    if text and text != ("-",):
+        return " ".join(text)
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, "closed", False):  # `explain <&-`
+        raise click.UsageError("no error text: stdin is closed; pass the text as an argument or pipe it in")
+    if not text and stdin.isatty():
+        raise click.UsageError(
+            "no error text: pass it as an argument, or pipe it on stdin (tokendoctor explain - < log.txt)"
+        )
+    limit = MAX_INPUT_CHARS + READ_MARGIN_CHARS
+    data, complete = _read_until(stdin, limit, deadline)
+    decoded = data.decode("utf-8", errors="replace")
+    if not complete and not decoded.strip() and len(data) < limit:
+        raise click.UsageError("no error text arrived on stdin before the --timeout deadline")
+    return decoded if complete else drop_last_word(decoded)
+
+
+def _read_until(stream: Any, limit: int, deadline: float) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of ``stream``, waiting no longer than ``deadline`` (a pipe whose writer
+    never closes it must not hang explain); ``complete`` is False when the cap or the deadline cut it."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        fd = None
+    if fd is None:  # an in-memory stream (tests, embedding): it cannot block
+        buffer = getattr(stream, "buffer", None)
+        data = buffer.read(limit + 1) if buffer is not None else stream.read(limit + 1).encode()
+        return data[:limit], len(data) <= limit
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        remaining = deadline - time.monotonic()
+        try:
+            ready = select.select([fd], [], [], min(remaining, 60.0))[0] if remaining > 0 else []
+            if not ready:
+                return b"".join(chunks), False
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+        except OSError as exc:  # EBADF: stdin closed underneath us
+            raise click.UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:limit], False
 
 
 def main(argv: list[str] | None = None) -> int:

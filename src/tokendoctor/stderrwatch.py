@@ -38,7 +38,7 @@ _CACHE_SIZE = 512
 # Only a gate: explain() decides.
 _GATE = re.compile(
     rb"(?i)token|expired|credential|signature|skew|accesskeyid|authfailure|unrecognizedclient|"
-    rb"requestinthefuture|not yet current|\bsso\b"
+    rb"requestinthefuture|not yet current|\bsso\b|unauthorized|durationseconds"
 )
 _VOLATILE = re.compile(r"[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*|\d+")
 
@@ -198,8 +198,11 @@ class StderrWatcher:
         self._detected = True
         self._before.clear()
         result = explain("\n".join(lines))
-        if not result.recognised or result.error.family != explain(trigger).error.family:
-            result = explain(trigger)  # the window said something else: trust the line itself
+        alone = explain(trigger)
+        # the window said something else: trust the line itself.  The window may refine the line's
+        # family within its category (an S3 XML body's `Request has expired` line is a presigned URL's).
+        if not result.recognised or result.error.category != alone.error.category:
+            result = alone
         at = iso(_dt.datetime.fromtimestamp(self.now(), _dt.timezone.utc))
         self.on_detection(Detection(explanation=result, line=_short(scrub(trigger)), at=at))
 

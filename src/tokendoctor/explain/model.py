@@ -37,6 +37,8 @@ class ErrorFacts:
     """For an expired presigned URL: when it stopped being valid."""
     clues: tuple[str, ...]
     """Context words found (``instance-metadata``, ``assume-role``, ``sso``, ...) that steer the ranking."""
+    presigned: dict[str, Any] | None = None
+    """A presigned URL in the text: ``signed_at``, ``lifetime_seconds``, ``expires_at``, ``signed_with``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class ErrorFacts:
             "max_skew_seconds": self.max_skew_seconds,
             "expires_at": self.expires_at,
             "clues": list(self.clues),
+            "presigned": self.presigned,
         }
 
 
@@ -69,6 +72,8 @@ class Explanation:
     confirm: tuple[str, ...]
     status: ExplainStatus
     exit_code: int
+    deadline_reached: bool = False
+    """True when ``--timeout`` ran out before the whole text was read: the answer is what was found so far."""
 
     @property
     def recognised(self) -> bool:

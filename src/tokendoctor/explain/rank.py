@@ -44,18 +44,46 @@ _FAMILY_BOOST: dict[str, dict[str, int]] = {
     "RefreshedCredentialsExpired": {"TD304": 130, "TD306": 60, "TD401": 90},
     "MFARequired": {"TD209": 200},
     "RequestExpired": {"TD401": 30},
-    "PresignedUrlExpired": {"TD401": 30},
     "SignatureDoesNotMatch": {"TD401": 20},
     "InvalidSignatureException": {"TD401": 20},
     "AuthFailure": {"TD401": 20},
     "InvalidIdentityToken": {"TD207": 150},
+    # issue 11 (tests/corpus/explain/SOURCES.md has the real texts)
+    # STS's "Token expired: current date/time ... must be before the expiration date/time" is about the
+    # web identity token (AssumeRoleWithWebIdentity's own check of the JWT's exp), not the session.
+    "WebIdentityTokenExpired": {"TD207": 250},
+    # .NET's RefreshingAWSCredentials: the source handed back credentials already expired by the local
+    # clock: the same situation as botocore's "refreshed credentials are still expired".
+    "RetrievedCredentialsExpired": {"TD304": 130, "TD306": 60, "TD401": 90},
+    "RoleChainingSessionLimit": {"TD505": 200},
+    "MaxSessionDurationExceeded": {"TD522": 200},
+    "EKSExecCredentialsFailed": {"TD520": 200},
+    "EKSUnauthorized": {"TD521": 200, "TD401": 20},
+    "SSOCacheUnreadable": {"TD525": 200},
+    # S3 "Request has expired" with <Expires>: the URL's own X-Amz-Expires passed (expired credentials
+    # give ExpiredToken instead); ExpiredToken on a presigned URL: the signing session ended first.
+    "PresignedUrlExpired": {"TD523": 200, "TD401": 30},
+    "PresignedUrlSessionExpired": {"TD524": 200},
 }
+# The catalogue's severity is the default; a text that says the call failed raises a warning-level
+# cause to an error (role chaining is a warning in `check`, where nothing has failed yet).
+_RAISED: dict[str, frozenset[str]] = {"RoleChainingSessionLimit": frozenset({"TD505"})}
+# Signs in a text that credentials (not the request's timestamp) expired.
+_CREDENTIAL_SIGNS = frozenset(
+    {"instance-metadata", "container", "web-identity", "sso", "assume-role", "environment", "profile-file", "mfa"}
+)
 
 
 def _evidence(facts: ErrorFacts, code: str) -> dict[str, Any]:
     ev: dict[str, Any] = {"error": facts.code or facts.family}
     if facts.request_id:
         ev["request_id"] = facts.request_id
+    if code in ("TD523", "TD524"):
+        ev.update({k: v for k, v in (facts.presigned or {}).items() if v is not None})
+        if facts.expires_at:
+            ev["url_expires_at"] = facts.expires_at
+        if facts.server_time:
+            ev["server_time"] = facts.server_time
     if code in ("TD503", "TD401") and facts.skew_seconds is not None:
         ev["skew_seconds"] = facts.skew_seconds
         ev["request_time"] = facts.request_time
@@ -92,6 +120,13 @@ def rank(facts: ErrorFacts) -> list[RankedCause]:
         boosts.append(_FAMILY_BOOST.get(facts.family or "", {}))
     if facts.category != "clock" and facts.skew_seconds is not None:
         boosts.append({"TD503": 100, "TD401": 90, "TD402": 80})
+    if facts.family == "PresignedUrl":  # a URL alone: its own lifetime, and the session that signed it
+        temporary = (facts.presigned or {}).get("signed_with") == "temporary-session"
+        boosts.append({"TD524": 150, "TD523": 100} if temporary else {"TD523": 100})
+    if facts.family == "RequestExpired" and not _CREDENTIAL_SIGNS.intersection(facts.clues):
+        # AWS documents RequestExpired first as a request timestamp outside the allowed window (the clock,
+        # or a request held too long); with no sign of expired credentials in the text, the clock leads.
+        boosts.append({"TD401": 100})
     if "long-term-key" in facts.clues:  # AKIA keys carry no session: they cannot be the exported session
         boosts.append({"TD101": -100, "TD504": -100, "TD204": -100})
     for boost in boosts:
@@ -105,7 +140,7 @@ def rank(facts: ErrorFacts) -> list[RankedCause]:
             RankedCause(
                 code=code,
                 name=entry.name,
-                severity=entry.severity,
+                severity="error" if code in _RAISED.get(facts.family or "", ()) else entry.severity,
                 title=_title(code),
                 why=entry.why,
                 evidence=_evidence(facts, code),
