@@ -561,7 +561,7 @@ def test_cli_json_clock_section_and_exit_code(static_creds, responder, capsys, m
 
 def test_cli_unreachable_time_source_alone_exits_0(static_creds, responder, capsys, monkeypatch):
     r = responder(drop="all")
-    rc, out = _cli(["--json", "--timeout", "1", "--ntp-server", r.address], capsys, monkeypatch, static_creds.root)
+    rc, out = _cli(["--json", "--timeout", "2", "--ntp-server", r.address], capsys, monkeypatch, static_creds.root)
     doc = json.loads(out)
     assert [x["code"] for x in doc["causes"]] == ["TD403"]
     assert rc == 0 and doc["status"] == "warning"
@@ -578,7 +578,7 @@ def test_cli_text_report_shows_the_clock(static_creds, responder, capsys, monkey
 
 def test_cli_garbage_server_is_never_a_traceback(static_creds, responder, capsys, monkeypatch):
     r = responder(garbage=bytes(range(256)) * 3)
-    rc, out = _cli(["--json", "--timeout", "1", "--ntp-server", r.address], capsys, monkeypatch, static_creds.root)
+    rc, out = _cli(["--json", "--timeout", "3", "--ntp-server", r.address], capsys, monkeypatch, static_creds.root)
     doc = json.loads(out)
     assert rc == 0 and doc["clock"]["references"][0]["status"] == "garbage"
 
