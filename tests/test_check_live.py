@@ -379,6 +379,20 @@ def test_blackhole_is_a_network_error_within_the_timeout(machine: Machine) -> No
     assert codes(result) == ["TD510"]
 
 
+@pytest.mark.parametrize("mode", ["garbage", "empty", "json", "redirect", "nested-xml"])
+def test_an_answer_that_is_not_stss_is_a_finding_not_silence(machine: Machine, mode: str) -> None:
+    """A proxy or a wrong endpoint answering for STS: the live verdict is 'not verified', and says why (TD510)."""
+    from tests.servers.hostile import HostileServer
+
+    with HostileServer(mode) as server:
+        env_keys(machine, AWS_ENDPOINT_URL_STS=server.url.rstrip("/"), AWS_DEFAULT_REGION="us-east-1")
+        result = live.check(ctx_for(machine))
+    assert result.data["status"] == "error" and not result.data["error_code"], result.data
+    finding = by_code(result, "TD510")
+    assert "not an AWS answer" in finding.title and "endpoint" in finding.fix
+    assert rank([result], fail_on="warning").exit_code == 1
+
+
 # ---------------------------------------------------- nothing interactive
 
 

@@ -165,6 +165,19 @@ def _findings(ctx: Context, analysis: Any, probe: _sts.StsProbe, data: dict[str,
         out.append(Finding(code="TD502", evidence=_evidence(data), fix=_td502_fix(ctx, analysis, probe, data)))
     if status == "skewed" or (status in ("expired", "invalid", "signature") and skewed_clock):
         out.append(_td503(ctx, data, offset))
+    if status == "error" and not data.get("error_code") and probe.stage == "call":
+        out.append(
+            Finding(
+                code="TD510",
+                title="STS's answer to the live check was not an AWS answer",
+                evidence=_evidence(data, "region"),
+                fix=(
+                    f"The answer {where} could not be read as STS's: {data['message']}. Something other than STS "
+                    "answers there (a proxy, a captive portal, a mistyped AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / "
+                    "endpoint_url): check the endpoint settings and HTTPS_PROXY/NO_PROXY."
+                ),
+            )
+        )
     if status == "network":
         out.append(
             Finding(
