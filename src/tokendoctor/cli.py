@@ -23,17 +23,17 @@ from tokendoctor.timefmt import span
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-#: ``--for`` at most a year: beyond that no AWS credential question has a meaningful answer.
-MAX_JOB_SECONDS = 366 * 86400
 
 
 class Duration(click.ParamType):
-    """Seconds, or a number with s/m/h/d: ``900``, ``15m``, ``1h``; at most ``maximum`` seconds."""
+    """Seconds, or a number with s/m/h/d: ``900``, ``15m``, ``1h``; at most ``maximum`` seconds, and more
+    than 0 when ``positive`` (a deadline or a job length of 0 means nothing)."""
 
     name = "duration"
 
-    def __init__(self, maximum: float) -> None:
+    def __init__(self, maximum: float, *, positive: bool = False) -> None:
         self.maximum = maximum
+        self.positive = positive
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)):
@@ -45,6 +45,8 @@ class Duration(click.ParamType):
             seconds = float(match[1]) * _UNITS[match[2]]
         if not seconds <= self.maximum:  # also catches inf and nan
             self.fail(f"at most {span(self.maximum)} (got {str(value)[:64]})", param, ctx)
+        if self.positive and seconds <= 0:
+            self.fail("must be more than 0", param, ctx)
         return seconds
 
 
@@ -54,6 +56,35 @@ RENDER_RESERVE = 0.3
 MAX_TIMEOUT = 3600.0
 MAX_MIN_TTL = 366 * 86400.0
 MAX_SKEW = 86400.0
+
+#: Options several commands share, defined once so their names, defaults and help never drift apart.
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json)."
+)
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
+)
+color_option = click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).",
+)
+
+
+def timeout_option(what: str) -> Any:
+    return click.option(
+        "--timeout", type=Duration(MAX_TIMEOUT, positive=True), default="5", show_default=True, help=what
+    )
+
+
+def for_option(what: str) -> Any:
+    return click.option(
+        "--for", "job_for", type=Duration(MAX_MIN_TTL, positive=True), default=None, metavar="DURATION", help=what
+    )
 
 
 def _ntp_servers(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,7 +127,7 @@ def _color(color: bool | None) -> bool:
 
 @cli.command()
 @click.option("--profile", help="Diagnose this profile as if passed explicitly (boto3.Session(profile_name=...)).")
-@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@json_option
 @click.option(
     "--format",
     "fmt",
@@ -104,9 +135,7 @@ def _color(color: bool | None) -> bool:
     default=None,
     help="Output format: text, json, github (GitHub Actions workflow commands + job summary), junit (JUnit XML).",
 )
-@click.option(
-    "--timeout", type=Duration(MAX_TIMEOUT), default="5", show_default=True, help="Overall deadline for all checks."
-)
+@timeout_option("Overall deadline for all checks.")
 @click.option("--offline", is_flag=True, help="Run only what needs no network.")
 @click.option(
     "--min-ttl",
@@ -115,21 +144,8 @@ def _color(color: bool | None) -> bool:
     show_default=True,
     help="Credentials expiring sooner than this are an error.",
 )
-@click.option(
-    "--for",
-    "job_for",
-    type=Duration(MAX_MIN_TTL),
-    default=None,
-    metavar="DURATION",
-    help="The job runs this long (e.g. 6h): fail (TD220) if the credentials cannot be renewed that long.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning"]),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit code 1.",
-)
+@for_option("The job runs this long (e.g. 6h): fail (TD220) if the credentials cannot be renewed that long.")
+@fail_on_option
 @click.option(
     "--imds/--no-imds", default=None, help="Force or forbid the instance-metadata probe (default: only on EC2)."
 )
@@ -174,11 +190,7 @@ def _color(color: bool | None) -> bool:
     help="Report the credential chain of this SDK.",
 )
 @click.option("--live", is_flag=True, help="Call STS GetCallerIdentity with the resolved credentials (off by default).")
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).",
-)
+@color_option
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence behind each cause.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors (secrets are still masked).")
 def check(
@@ -207,10 +219,6 @@ def check(
 
     boundary = _boundary()
     boundary.debug = debug
-    if timeout <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
-    if job_for is not None and not 0 < job_for <= MAX_JOB_SECONDS:
-        raise click.BadParameter(f"must be more than 0 and at most {MAX_JOB_SECONDS // 86400} days", param_hint="--for")
     if offline and live:
         raise click.UsageError("--offline and --live contradict each other; give one of them")
     if pid is not None and env_file is not None:
@@ -336,27 +344,11 @@ def causes(as_json: bool) -> None:
 
 @cli.command()
 @click.argument("text", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@json_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning"]),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit code 1.",
-)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour the terminal report (default: when stdout is a TTY and NO_COLOR is unset).",
-)
-@click.option(
-    "--timeout",
-    type=Duration(MAX_TIMEOUT),
-    default="5",
-    show_default=True,
-    help="Overall deadline, reading stdin included; when it runs out, what was found so far is shown.",
-)
+@fail_on_option
+@color_option
+@timeout_option("Overall deadline, reading stdin included; when it runs out, what was found so far is shown.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the clues and the evidence behind each cause.")
 def explain(
     text: tuple[str, ...],
@@ -372,8 +364,6 @@ def explain(
     from tokendoctor.render.explain import get_renderer as explain_renderer
 
     deadline = _boundary().started + timeout  # counted from argument parsing, as check's
-    if timeout <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     # stdin gets the deadline less a reserve, so text that arrived is still explained in time
     data = _explain_input(text, deadline - min(1.0, timeout / 4))
     if not data.strip():
@@ -386,19 +376,17 @@ def explain(
 
 @cli.command()
 @click.argument("locations", nargs=-1, required=True, metavar="PATH|s3://BUCKET/PREFIX...")
-@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON document (same as --format json).")
+@json_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format.")
 @click.option(
     "--timeout",
-    type=Duration(MAX_TIMEOUT),
+    type=Duration(MAX_TIMEOUT, positive=True),
     default="300",
     show_default=True,
     help="Overall deadline; reports not read by then are listed as unreadable.",
 )
 def summarize(locations: tuple[str, ...], as_json: bool, fmt: str | None, timeout: float) -> None:
     """Summarise many `check --json` reports (files, folders, S3 prefixes incl. Run Command stdout) as one fleet."""
-    if timeout <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     raise SystemExit(execute_summarize(locations, "json" if as_json else (fmt or "text"), timeout))
 
 
@@ -426,17 +414,8 @@ def execute_summarize(locations: tuple[str, ...], output_format: str, timeout: f
 )
 @click.option("--no-preflight", is_flag=True, help="Start the command at once, without the check of its environment.")
 @click.option("--no-hook", is_flag=True, help="Do not put the in-process botocore hook on the command's PYTHONPATH.")
-@click.option(
-    "--timeout", type=Duration(MAX_TIMEOUT), default="5", show_default=True, help="Deadline for the preflight."
-)
-@click.option(
-    "--for",
-    "job_for",
-    type=Duration(MAX_MIN_TTL),
-    default=None,
-    metavar="DURATION",
-    help="The command runs this long (e.g. 6h): the preflight fails (TD220) if its credentials cannot last.",
-)
+@timeout_option("Deadline for the preflight.")
+@for_option("The command runs this long (e.g. 6h): the preflight fails (TD220) if its credentials cannot last.")
 def run(
     command: tuple[str, ...],
     strict: bool,
@@ -452,12 +431,8 @@ def run(
     """
     from tokendoctor.jobrun import RunOptions, execute
 
-    if timeout <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     if strict and no_preflight:
         raise click.UsageError("--strict needs the preflight; drop --no-preflight")
-    if job_for is not None and not 0 < job_for <= MAX_JOB_SECONDS:
-        raise click.BadParameter(f"must be more than 0 and at most {MAX_JOB_SECONDS // 86400} days", param_hint="--for")
     if job_for is not None and no_preflight:
         raise click.UsageError("--for is checked by the preflight; drop --no-preflight")
     options = RunOptions(
