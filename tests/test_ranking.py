@@ -24,7 +24,6 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import os
 import socket
@@ -368,8 +367,19 @@ def td243(m: Machine, s: Setup) -> None:
 
 def td244(m: Machine, s: Setup) -> None:
     # `aws login` wrote a login_session profile; the program's Python environment has no botocore[crt].
-    if importlib.util.find_spec("awscrt") is not None:
-        pytest.skip("botocore[crt] is installed in this environment: the state cannot be built here")
+    # botocore decides that with `EC is None` (its import of awscrt.crypto.EC failed); set it so, so the row
+    # holds whether or not this test environment has awscrt.
+    s.monkeypatch.setattr("botocore.credentials.EC", None)
+    m.config("[default]\nlogin_session = arn:aws:iam::123456789012:user/me\nregion = us-east-1\n")
+
+
+def td247(m: Machine, s: Setup) -> None:
+    # botocore[crt] is installed and the profile says login_session, but `aws login` never ran on this machine
+    # (the profile was copied from a laptop): botocore raises LoginTokenLoadError.  The row stands for an
+    # environment with botocore[crt]: botocore only checks `EC is not None` before reading its cache, and
+    # awscrt is not a test dependency (installed, it moves SigV4 signing to the CRT's own clock, which the
+    # lifetime proofs in test_check_lifetime.py cannot move forward).
+    s.monkeypatch.setattr("botocore.credentials.EC", object())
     m.config("[default]\nlogin_session = arn:aws:iam::123456789012:user/me\nregion = us-east-1\n")
 
 
@@ -665,6 +675,7 @@ TABLE: dict[str, Row] = {
     "TD242": Row(td242),
     "TD243": Row(td243),
     "TD244": Row(td244),
+    "TD247": Row(td247),
     "TD245": Row(td245),
     "TD246": Row(td246),
     "TD301": Row(td301, after=("TD201",)),

@@ -451,6 +451,21 @@ _CAUSES: tuple[Cause, ...] = (
         fix='`pip install "botocore[crt]"` (or "boto3[crt]") in the environment the program runs in.',
     ),
     Cause(
+        code="TD247",
+        check="credentials",
+        name="login-session-unusable",
+        severity="error",
+        priority=3,
+        title="The `aws login` session is not in this machine's login cache, or botocore cannot read it",
+        why=(
+            "A login_session profile takes its credentials from the token `aws login` cached under "
+            "~/.aws/login/cache (or AWS_LOGIN_CACHE_DIRECTORY). When that entry is missing, incomplete or not "
+            "JSON, botocore raises LoginTokenLoadError (or fails reading it) and the program gets no credentials; "
+            "nothing in the profile's settings is wrong."
+        ),
+        fix="Run `aws login --profile PROFILE` on this machine, as the user the program runs as.",
+    ),
+    Cause(
         code="TD245",
         check="credentials",
         name="credential-process-not-found",

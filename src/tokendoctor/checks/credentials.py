@@ -101,6 +101,8 @@ def _resolved(ctx: Context, analysis: ChainAnalysis, findings: list[Finding]) ->
                     '`pip install "botocore[crt]"` in the Python environment the program runs in.',
                 )
             )
+        elif winner.method == "login":
+            findings.append(_td247(analysis, winner))
         elif winner.method not in ROLE_METHODS:  # role endpoint failures: TD301-TD307 (checks/imds, container)
             findings.append(
                 Finding(
@@ -513,3 +515,19 @@ def _expiry_findings(
                     )
                 )
     return out
+
+
+def _td247(analysis: ChainAnalysis, winner: ProviderState) -> Finding:
+    """botocore's login provider failed after the CRT check: the cached `aws login` session is the problem
+    (LoginTokenLoadError for a missing or incomplete entry, KeyError/ValueError from its cache for one that is
+    not JSON), not the profile's settings."""
+    session = analysis.profile_config().get("login_session")
+    return Finding(
+        code="TD247",
+        evidence={"provider": "login", "profile": analysis.profile, "login_session": session, "problem": winner.detail},
+        fix=(
+            f"Profile '{analysis.profile}' has no usable `aws login` session here ({winner.detail}). Run "
+            f"`aws login --profile {analysis.profile}` on this machine, as the user the program runs as; the token is "
+            "cached under ~/.aws/login/cache (or AWS_LOGIN_CACHE_DIRECTORY)."
+        ),
+    )
