@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Machine
 from tokendoctor import files
 from tokendoctor.deadline import DeadlineMissed, within
 from tokendoctor.probes.bounded_process import MAX_OUTPUT_BYTES, ProcessFailed, bounded_popen, kill_all
@@ -199,3 +200,46 @@ def test_a_flooding_child_is_cut_at_the_cap() -> None:
 def test_a_well_behaved_child_is_read_whole() -> None:
     child = bounded_popen(dict(os.environ), timeout=10)(["sh", "-c", "echo out; echo err >&2; exit 3"])
     assert child.communicate() == (b"out\n", b"err\n") and child.returncode == 3
+
+
+# ------------------------------------------------------------------ the environment after a stopped check
+
+
+def _swap_cut_short(env: dict[str, str]) -> None:
+    """What a check stopped at the deadline inside botocore_environment's ``finally`` leaves behind: the
+    process environment replaced and never put back (the async stop landed between clear() and update())."""
+    from tokendoctor import botocore_env
+
+    with botocore_env.ENVIRON_LOCK:
+        botocore_env._outer_saved.append(dict(os.environ))
+        os.environ.clear()
+        os.environ.update(env)
+
+
+def test_the_runner_restores_the_environment_a_stopped_check_left_swapped(machine: Machine) -> None:
+    from tokendoctor.models import CheckResult
+    from tokendoctor.runner import Check, run_checks
+
+    before = dict(os.environ)
+
+    def stuck(ctx: object) -> CheckResult:
+        _swap_cut_short({"PATH": "/nowhere", "GITHUB_STEP_SUMMARY": "/target/summary"})
+        while True:  # Python-level, so the runner's stop reaches it
+            time.sleep(0.01)
+
+    try:
+        results = run_checks(machine.context(), [Check("stuck", stuck, "swaps and hangs")], deadline=0.5)
+        assert results[0].status == "timeout"
+        assert dict(os.environ) == before
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+
+
+def test_a_normal_swap_is_undone_by_itself_and_restore_is_a_no_op() -> None:
+    from tokendoctor.botocore_env import botocore_environment, restore_after_abandon
+
+    before = dict(os.environ)
+    with botocore_environment({"ONLY": "this"}):
+        assert dict(os.environ) == {"ONLY": "this"}
+    assert dict(os.environ) == before and restore_after_abandon() is False

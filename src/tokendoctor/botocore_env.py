@@ -16,6 +16,9 @@ from contextlib import contextmanager
 
 #: Held while os.environ shows botocore another environment; re-entrant.
 ENVIRON_LOCK = threading.RLock()
+#: The process's own environment while an outermost swap is in progress (under ENVIRON_LOCK), so
+#: :func:`restore_after_abandon` can put it back if that swap's thread was stopped inside its ``finally``.
+_outer_saved: list[dict[str, str]] = []
 
 
 @contextmanager
@@ -25,6 +28,9 @@ def botocore_environment(env: Mapping[str, str]) -> Iterator[None]:
             yield
             return
         saved = dict(os.environ)
+        outer = not _outer_saved
+        if outer:
+            _outer_saved.append(saved)
         os.environ.clear()
         os.environ.update(env)
         try:
@@ -32,6 +38,24 @@ def botocore_environment(env: Mapping[str, str]) -> Iterator[None]:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+            if outer:
+                _outer_saved.clear()
+
+
+def restore_after_abandon(wait: float = 0.1) -> bool:
+    """After the runner stopped threads at the deadline: if one was stopped mid-restore (its ``finally``
+    cut short), put the process environment back.  True when it had to.  A thread still holding the lock
+    (blocked in C past ``wait``) is left alone: it restores the environment itself when it ends."""
+    if not ENVIRON_LOCK.acquire(timeout=wait):
+        return False
+    try:
+        if not _outer_saved:
+            return False
+        os.environ.clear()
+        os.environ.update(_outer_saved.pop())
+        return True
+    finally:
+        ENVIRON_LOCK.release()
 
 
 def botocore_files(env: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from tokendoctor.botocore_env import restore_after_abandon
 from tokendoctor.context import Context
 from tokendoctor.models import CheckResult, Finding
 from tokendoctor.redact import first_line, mask_then_truncate
@@ -95,11 +96,13 @@ def run_checks(ctx: Context, checks: Sequence[Check], deadline: float) -> list[C
             break
         done[result.name] = result
     results = []
+    abandoned = False
     for check in checks:
         if check.name in done:
             results.append(done[check.name])
         else:
             _abandon(threads[check.name])
+            abandoned = True
             results.append(
                 CheckResult(
                     name=check.name,
@@ -114,4 +117,6 @@ def run_checks(ctx: Context, checks: Sequence[Check], deadline: float) -> list[C
                     ),
                 )
             )
+    if abandoned:
+        restore_after_abandon()
     return results
