@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+from tokendoctor.context import Context
+
 #: Held while os.environ shows botocore another environment; re-entrant.
 ENVIRON_LOCK = threading.RLock()
 #: The process's own environment while an outermost swap is in progress (under ENVIRON_LOCK), so
@@ -78,6 +80,12 @@ def botocore_files(env: Mapping[str, str]) -> list[tuple[str, str]]:
         for path in boto or BotoProvider.DEFAULT_CONFIG_FILENAMES:
             found.append(("boto config", os.path.expanduser(path)))
     return found
+
+
+def unsafe_files_once(ctx: Context) -> list[tuple[str, str, str]]:
+    """:func:`unsafe_files` for the context's environment, worked out once per run (the chain analysis, the IMDS
+    settings and the keys check all ask before letting botocore read its files)."""
+    return ctx.once("unsafe-files", lambda: unsafe_files(ctx.env))
 
 
 def unsafe_files(env: Mapping[str, str]) -> list[tuple[str, str, str]]:

@@ -49,3 +49,6 @@ OPT_IN_REGIONS = frozenset(
         "mx-central-1",
     }
 )
+
+#: SigV4 query-string signing (presigned URLs): X-Amz-Expires is at most 604800 s (7 days).
+PRESIGN_MAX_SECONDS = 7 * 24 * 3600

@@ -23,6 +23,7 @@ from tokendoctor.limits import (
     ASSUME_ROLE_DEFAULT,
     ASSUME_ROLE_MAX,
     ASSUME_ROLE_MIN,
+    PRESIGN_MAX_SECONDS,
     ROLE_CHAINING_MAX,
     SESSION_TOKEN_MAX,
 )
@@ -31,8 +32,6 @@ from tokendoctor.timefmt import iso, parse_time, relative, span
 
 ExpiryKind = Literal["instant", "upper-bound", "unknown", "unbounded"]
 
-#: SigV4 query-string signing: X-Amz-Expires is at most 604800 s (7 days).
-PRESIGN_MAX_SECONDS = 7 * 24 * 3600
 #: The expiry source of a credential_process that was not run.
 NOT_RUN = "not run (use --allow-process)"
 #: Source profiles followed at most this deep (botocore detects cycles; we only stop).

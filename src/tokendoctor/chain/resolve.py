@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tokendoctor import files
-from tokendoctor.botocore_env import botocore_environment, unsafe_files
+from tokendoctor.botocore_env import botocore_environment, unsafe_files_once
 from tokendoctor.chain.botocore_private import Refused, guard_offline
 from tokendoctor.chain.model import ChainAnalysis, ProviderState, pick_winner
 from tokendoctor.context import Context
@@ -98,7 +98,7 @@ def _analyse(ctx: Context) -> ChainAnalysis:
                 )
             )
             blocking = True
-    for setting, path, problem in unsafe_files(ctx.env):
+    for setting, path, problem in unsafe_files_once(ctx):
         if path not in (config_file, creds_file):  # AWS_CREDENTIAL_FILE, the boto config: read whole by botocore
             result.findings.append(
                 Finding(

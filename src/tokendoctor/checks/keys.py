@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokendoctor import chain
-from tokendoctor.botocore_env import botocore_environment, unsafe_files
+from tokendoctor.botocore_env import botocore_environment, unsafe_files_once
 from tokendoctor.chain import keyshape
 from tokendoctor.chain.botocore_private import peek
 from tokendoctor.chain.model import FILE_METHODS, ChainAnalysis
@@ -138,7 +138,7 @@ def _region(ctx: Context) -> str | None:
     import botocore.exceptions
     import botocore.session
 
-    if unsafe_files(ctx.env):  # botocore would read a FIFO, a device or a huge file whole: TD205 says which
+    if unsafe_files_once(ctx):  # botocore would read a FIFO, a device or a huge file whole: TD205 says which
         return None
     with botocore_environment(ctx.env):
         try:

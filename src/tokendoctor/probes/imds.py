@@ -190,13 +190,13 @@ def _read_settings(ctx: Context) -> ImdsSettings:
     import botocore.session
     from botocore.utils import resolve_imds_endpoint_mode
 
-    from tokendoctor.botocore_env import unsafe_files
+    from tokendoctor.botocore_env import unsafe_files_once
 
     disabled = ctx.env.get("AWS_EC2_METADATA_DISABLED", "false").lower() == "true"
     problem = None
     session = botocore.session.Session(profile=ctx.options.profile)
     try:
-        unsafe = unsafe_files(ctx.env)
+        unsafe = unsafe_files_once(ctx)
         if unsafe:  # botocore would read a FIFO, a device or a huge file whole
             raise ValueError(f"{unsafe[0][1]} {unsafe[0][2]}")
         get = session.get_config_variable
