@@ -38,6 +38,15 @@ SECRET_FILE_KEYS = frozenset(
     }
 )
 # key = value / "Key": "value" shapes whose value must never be shown.
+#: An AWS access key id in free text (IAM users AKIA, sessions ASIA, roles AROA, users AIDA, ABIA/ACCA).
+ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA|ABIA|ACCA)[A-Z0-9]{12,20}\b")
+
+
+def mask_key_ids(text: str) -> str:
+    """Every access key id in ``text`` shortened to ``ASIA…WXYZ`` (not secrets, but never shown whole)."""
+    return ACCESS_KEY_ID.sub(lambda m: mask_key(m[0]) or "…", text)
+
+
 _KEYED_SECRET = re.compile(
     r"""(?ix)
     (?P<key>aws_secret_access_key|aws_session_token|aws_security_token|

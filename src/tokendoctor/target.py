@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tokendoctor import files
 from tokendoctor.context import Context, Options, ProcessInfo
-from tokendoctor.redact import Redactor, mask_key
+from tokendoctor.redact import Redactor, mask_key_ids
 
 #: ``/proc/PID/environ`` is bounded by the kernel (ARG_MAX-ish); an env file has no reason to be larger.
 MAX_ENV_BYTES = 4 * 1024 * 1024
@@ -206,7 +206,6 @@ def start_time(stat: bytes, proc_stat: bytes, ticks_per_second: int) -> _dt.date
 
 # Secret-looking command-line arguments: -Daws.secretKey=..., --secret-access-key X, --token=...
 _SECRET_WORD = re.compile(r"(?i)(secret|token|passw|credential|private|api[_.-]?key|auth)")
-_ACCESS_KEY = re.compile(r"\b((?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,})\b")
 
 
 def redact_cmdline(argv: list[str]) -> tuple[tuple[str, ...], list[str]]:
@@ -238,7 +237,7 @@ def redact_cmdline(argv: list[str]) -> tuple[tuple[str, ...], list[str]]:
             continue
         if arg.startswith("-") and not sep and _SECRET_WORD.search(arg):
             hide_next = True
-        out.append(_ACCESS_KEY.sub(lambda m: mask_key(m[1]) or "…", arg))
+        out.append(mask_key_ids(arg))
     return tuple(out), removed
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tokendoctor.redact import Redactor, mask_key
+from tokendoctor.redact import Redactor, mask_key_ids
 
-_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA|ABIA|ACCA)[A-Z0-9]{12,20}\b")
 # key=value / key: value / "key": "value" / <Key>value</Key> shapes whose value is secret; separators
 # may be `_`, `-` or a space (`aws-secret-access-key: X`, `AWS Secret Access Key [None]: X` from
 # `aws configure`, whose bracket shows the previous value, already masked by the CLI).
@@ -61,7 +60,7 @@ _STEPS: tuple[Callable[[str], str], ...] = (
     lambda t: _URL_PASSWORD.sub(lambda m: f"://{m['user']}:****@", t),
     lambda t: _TOKEN_PREFIX.sub("****", t),
     lambda t: _TOKEN_RUN.sub(_mask_run, t),
-    lambda t: _ACCESS_KEY.sub(lambda m: mask_key(m[0]) or "…", t),
+    mask_key_ids,
     lambda t: Redactor().redact(t),
 )
 
