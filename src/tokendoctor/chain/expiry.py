@@ -17,9 +17,8 @@ from typing import Any
 
 from tokendoctor import files
 from tokendoctor.chain.botocore_private import cli_cache_key
-from tokendoctor.chain.caches import CacheFileUnreadable
+from tokendoctor.chain.caches import BoundedJSONCache, CacheFileUnreadable
 from tokendoctor.chain.model import ChainAnalysis, Expiry, ProviderState
-from tokendoctor.chain.sso_cache import bounded_cache
 from tokendoctor.context import Context
 from tokendoctor.timefmt import iso, parse_time
 from tokendoctor.timefmt import not_understood as unreadable
@@ -277,7 +276,7 @@ def sso_token(
     cache_dir = ctx.home / ".aws" / "sso" / "cache"
     info: dict[str, Any] = {"sso_session": session_name, "start_url": start_url}
     try:
-        token = SSOTokenLoader(cache=bounded_cache(str(cache_dir)))(start_url, session_name=session_name)
+        token = SSOTokenLoader(cache=BoundedJSONCache(str(cache_dir)))(start_url, session_name=session_name)
     except SSOTokenLoadError:
         info["problem"] = SSO_NOT_CACHED
         return info

@@ -13,16 +13,6 @@ from typing import Any
 from tokendoctor.chain.caches import BoundedJSONCache
 from tokendoctor.context import Context
 
-#: An SSO token cache entry is a few KiB; anything larger is not one.
-MAX_CACHE_ENTRY_BYTES = 64 * 1024
-
-
-def bounded_cache(directory: str) -> Any:
-    """A read-only botocore token cache over ``directory`` that reads entries through :mod:`tokendoctor.files`
-    (regular files of at most :data:`MAX_CACHE_ENTRY_BYTES`: a FIFO there would block botocore's plain
-    ``open``) and never writes; a present but unusable entry is a ``ValueError`` naming the file."""
-    return BoundedJSONCache(directory, MAX_CACHE_ENTRY_BYTES)
-
 
 def _url_variants(start_url: str) -> Iterator[str]:
     base = start_url.strip()
@@ -41,7 +31,7 @@ def misfiled_token(
     from botocore.exceptions import SSOTokenLoadError
     from botocore.utils import SSOTokenLoader
 
-    loader = SSOTokenLoader(cache=bounded_cache(str(ctx.home / ".aws" / "sso" / "cache")))
+    loader = SSOTokenLoader(cache=BoundedJSONCache(str(ctx.home / ".aws" / "sso" / "cache")))
     tries: list[tuple[str, str | None, str]] = []
     if start_url:
         if session_name:
